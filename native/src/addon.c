@@ -1,0 +1,30 @@
+/* Registers the system calls Node's fs module does not offer. */
+#include "args.h"
+
+napi_value rill_seek_data(napi_env, napi_callback_info);
+napi_value rill_seek_hole(napi_env, napi_callback_info);
+napi_value rill_list_xattr(napi_env, napi_callback_info);
+napi_value rill_get_xattr(napi_env, napi_callback_info);
+napi_value rill_set_xattr(napi_env, napi_callback_info);
+napi_value rill_remove_xattr(napi_env, napi_callback_info);
+napi_value rill_mknod(napi_env, napi_callback_info);
+napi_value rill_utimens(napi_env, napi_callback_info);
+napi_value rill_punch_hole(napi_env, napi_callback_info);
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"seekData", NULL, rill_seek_data, NULL, NULL, NULL, napi_default, NULL},
+    {"seekHole", NULL, rill_seek_hole, NULL, NULL, NULL, napi_default, NULL},
+    {"listXattr", NULL, rill_list_xattr, NULL, NULL, NULL, napi_default, NULL},
+    {"getXattr", NULL, rill_get_xattr, NULL, NULL, NULL, napi_default, NULL},
+    {"setXattr", NULL, rill_set_xattr, NULL, NULL, NULL, napi_default, NULL},
+    {"removeXattr", NULL, rill_remove_xattr, NULL, NULL, NULL, napi_default, NULL},
+    {"mknod", NULL, rill_mknod, NULL, NULL, NULL, napi_default, NULL},
+    {"utimens", NULL, rill_utimens, NULL, NULL, NULL, napi_default, NULL},
+    {"punchHole", NULL, rill_punch_hole, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,80 @@
+// The one place where errors become messages and exit codes, and where EPIPE ends a command quietly.
+import { RillError, type ErrorKind } from './errors.js';
+
+/** Exit codes, documented in man/rill.1. */
+export const EXIT = {
+  ok: 0,
+  /** verify: trees differ; replay --until: bookmark not reached. */
+  different: 1,
+  usage: 2,
+  /** Corrupt, truncated, malformed or unsupported stream. */
+  stream: 3,
+  /** Refused as unsafe: a path leaving the root, a symlink in the way, a type conflict. */
+  unsafe: 4,
+  /** A file-system or system error: ENOSPC, EACCES, a missing source... */
+  io: 5,
+  /** The command is part of the contract but not built yet. */
+  unimplemented: 6,
+  /** Killed by SIGINT. */
+  interrupted: 130,
+  /** Output pipe closed by the reader (128 + SIGPIPE), exits quietly. */
+  pipe: 141,
+} as const;
+
+const KIND_EXIT: Record<ErrorKind, number> = {
+  usage: EXIT.usage,
+  stream: EXIT.stream,
+  unsafe: EXIT.unsafe,
+  io: EXIT.io,
+  unimplemented: EXIT.unimplemented,
+};
+
+function isEpipe(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return e?.code === 'EPIPE' || e?.code === 'ERR_STREAM_DESTROYED' || (e?.cause !== undefined && isEpipe(e.cause));
+}
+
+/** Prints one line for the error and returns the exit code for it. */
+export function reportError(command: string, err: unknown): number {
+  if (isEpipe(err)) return EXIT.pipe;
+  if (err instanceof RillError) {
+    process.stderr.write(`rill ${command}: ${err.describe()}\n`);
+    if (process.env.RILL_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return KIND_EXIT[err.kind];
+  }
+  const e = err as NodeJS.ErrnoException;
+  process.stderr.write(`rill ${command}: ${e?.message ?? String(err)}\n`);
+  if (process.env.RILL_DEBUG || !e?.code) process.stderr.write(`${e?.stack ?? ''}\n`);
+  return e?.code ? EXIT.io : 70; // 70: internal error (EX_SOFTWARE), a bug in rill
+}
+
+let exiting = false;
+
+/** Runs a command body; its resolved number (default 0) is the exit code. Never returns. */
+export async function run(command: string, body: () => Promise<number | void>): Promise<never> {
+  process.stdout.on('error', (err) => {
+    if (isEpipe(err)) finish(EXIT.pipe);
+  });
+  process.once('SIGINT', () => finish(EXIT.interrupted));
+  let code: number;
+  try {
+    code = (await body()) ?? EXIT.ok;
+  } catch (err) {
+    code = reportError(command, err);
+  }
+  return finish(code);
+}
+
+function finish(code: number): never {
+  if (!exiting) {
+    exiting = true;
+    process.exitCode = code;
+    // Let stdout drain before exiting (pipes are asynchronous in Node).
+    if (code !== EXIT.pipe && process.stdout.writableLength > 0) {
+      process.stdout.once('drain', () => process.exit(code));
+      process.stdout.once('error', () => process.exit(code));
+      return undefined as never;
+    }
+  }
+  process.exit(code);
+}

@@ -1,0 +1,45 @@
+// The yargs root: global options, every command of the contract, completion, version.
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { EXIT } from './cli-run.js';
+import { captureCommand } from './commands/capture.js';
+import { replayCommand } from './commands/replay.js';
+import { verifyCommand } from './commands/verify.js';
+import { dumpCommand } from './commands/dump.js';
+import { undumpCommand } from './commands/undump.js';
+import { notBuilt } from './commands/not-built.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function main(argv: string[]): void {
+  const cli = yargs(argv)
+    .scriptName('rill')
+    .usage('rill COMMAND [options]\n\nReplicate Linux file systems through one open event stream (see rill(1), rill-stream(5)).')
+    .command(captureCommand)
+    .command(notBuilt('freeze', 'quiesce a file system, mark a consistent point, thaw', 'issue #7'))
+    .command(notBuilt('bookmark', 'insert a named consistent-point marker', 'issue #7'))
+    .command(notBuilt('ship', 'reliable delivery of a stream to a sink command', 'issue #4'))
+    .command(notBuilt('sort-merge', 'consolidate streams: sort, coalesce, merge', 'issue #5'))
+    .command(replayCommand)
+    .command(dumpCommand)
+    .command(undumpCommand)
+    .command(verifyCommand)
+    .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)')
+    .demandCommand(1, 'name a command: rill --help lists them')
+    .recommendCommands()
+    .strict()
+    .version(version())
+    .alias('h', 'help')
+    .alias('V', 'version')
+    .wrap(Math.min(100, process.stderr.columns ?? 100))
+    .epilogue('Exit codes: 0 ok, 1 different / not reached, 2 usage, 3 bad stream, 4 refused as unsafe, 5 I/O error, 6 not built yet, 141 output pipe closed.')
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`rill: ${msg}\nTry 'rill --help' (or 'rill COMMAND --help').\n`);
+      process.exit(EXIT.usage);
+    });
+  void cli.parseAsync();
+}

@@ -1,0 +1,36 @@
+// The system calls Node's fs module lacks (native/src/*.c): sparse extents, xattrs, mknod, ns times, hole punching.
+import { createRequire } from 'node:module';
+
+export interface NativeSys {
+  /** Next data offset at or after `offset`, or -1 when there is no more data. */
+  seekData(fd: number, offset: number): number;
+  /** Next hole offset at or after `offset` (the file size at the end), or -1 past the end. */
+  seekHole(fd: number, offset: number): number;
+  listXattr(path: string | Buffer): Buffer[];
+  getXattr(path: string | Buffer, name: string | Buffer): Buffer | null;
+  setXattr(path: string | Buffer, name: string | Buffer, value: Buffer): void;
+  removeXattr(path: string | Buffer, name: string | Buffer): void;
+  mknod(path: string | Buffer, mode: number, rdev: bigint | number): void;
+  utimens(path: string | Buffer, atimeNs: bigint, mtimeNs: bigint): void;
+  punchHole(fd: number, offset: number, length: number): void;
+}
+
+const require = createRequire(import.meta.url);
+
+function load(): NativeSys {
+  const candidates = ['../../native/build/Release/rill_sys.node', '../native/build/Release/rill_sys.node'];
+  let lastError: unknown;
+  for (const rel of candidates) {
+    try {
+      return require(rel) as NativeSys;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw new Error(
+    `rill's native helper (native/build/Release/rill_sys.node) is not built: run 'npm ci' (needs g++, make, python3)`,
+    { cause: lastError },
+  );
+}
+
+export const sys: NativeSys = load();
