@@ -1,0 +1,42 @@
+// Reads records from input files and/or stdin in order ('-' or no inputs = stdin); concatenated streams are fine.
+import { createReadStream } from 'node:fs';
+import { pipeline, type Readable } from 'node:stream';
+import { RillError } from '../errors.js';
+import type { StreamRecord } from './events.js';
+import { StreamDecoder } from './decode.js';
+
+export interface ReadOptions {
+  /** Where warnings about skipped records go (default: stderr). */
+  onWarning?: (message: string) => void;
+  /** Standard input to use for '-' (default process.stdin). */
+  stdin?: Readable;
+}
+
+/** Opens one input as bytes; a missing or unreadable file becomes an io error naming it. */
+export function openInput(name: string, stdin: Readable = process.stdin): Readable {
+  if (name === '-') return stdin;
+  const src = createReadStream(name, { highWaterMark: 1024 * 1024 });
+  return src;
+}
+
+/** Decodes every input in turn, yielding header, event and end records. */
+export async function* readRecords(inputs: string[], options: ReadOptions = {}): AsyncGenerator<StreamRecord> {
+  const names = inputs.length === 0 ? ['-'] : inputs;
+  const onWarning = options.onWarning ?? ((m: string) => process.stderr.write(`rill: warning: ${m}\n`));
+  for (const name of names) {
+    const src = openInput(name, options.stdin);
+    const decoder = new StreamDecoder({ input: name === '-' ? 'stdin' : name, onWarning });
+    pipeline(src, decoder, (err) => {
+      if (err && !decoder.destroyed) decoder.destroy(err);
+    });
+    src.once('error', (err: NodeJS.ErrnoException) => {
+      decoder.destroy(new RillError('io', `cannot read input ${JSON.stringify(name)}: ${err.message}`, { path: name, cause: err }));
+    });
+    try {
+      for await (const rec of decoder) yield rec as StreamRecord;
+    } finally {
+      if (!decoder.destroyed) decoder.destroy();
+      if (src !== process.stdin && !src.destroyed) src.destroy();
+    }
+  }
+}
