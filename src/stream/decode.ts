@@ -99,6 +99,7 @@ export class StreamDecoder extends Transform {
   private readFrame(): boolean {
     const q = this.queue;
     const start = this.offset;
+    if (q.length === 0) return false;
     const view = q.peek(Math.min(q.length, 32));
     const bad = (what: string): never => {
       throw this.error(`corrupt frame: ${what}`, start, this.records + 1);

@@ -19,6 +19,14 @@ export function openInput(name: string, stdin: Readable = process.stdin): Readab
   return src;
 }
 
+/** A read failure as an io error naming the input (stream errors pass through). */
+export function inputError(name: string, err: unknown): unknown {
+  if (err instanceof RillError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+  return new RillError('io', `cannot read input ${JSON.stringify(name)}: ${why}`, { path: name, cause: err });
+}
+
 /** Decodes every input in turn, yielding header, event and end records. */
 export async function* readRecords(inputs: string[], options: ReadOptions = {}): AsyncGenerator<StreamRecord> {
   const names = inputs.length === 0 ? ['-'] : inputs;
@@ -26,14 +34,11 @@ export async function* readRecords(inputs: string[], options: ReadOptions = {}):
   for (const name of names) {
     const src = openInput(name, options.stdin);
     const decoder = new StreamDecoder({ input: name === '-' ? 'stdin' : name, onWarning });
-    pipeline(src, decoder, (err) => {
-      if (err && !decoder.destroyed) decoder.destroy(err);
-    });
-    src.once('error', (err: NodeJS.ErrnoException) => {
-      decoder.destroy(new RillError('io', `cannot read input ${JSON.stringify(name)}: ${err.message}`, { path: name, cause: err }));
-    });
+    pipeline(src, decoder, () => {});
     try {
       for await (const rec of decoder) yield rec as StreamRecord;
+    } catch (err) {
+      throw inputError(name, err);
     } finally {
       if (!decoder.destroyed) decoder.destroy();
       if (src !== process.stdin && !src.destroyed) src.destroy();
