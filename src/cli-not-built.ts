@@ -1,7 +1,7 @@
 // Commands of the contract whose implementation lands in a later issue: registered, honest, non-zero.
 import type { CommandModule } from 'yargs';
-import { RillError } from '../errors.js';
-import { run } from '../cli-run.js';
+import { RillError } from './errors.js';
+import { run } from './cli-run.js';
 
 export function notBuilt(command: string, describe: string, issue: string): CommandModule {
   return {

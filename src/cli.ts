@@ -7,7 +7,7 @@ import { replayCommand } from './commands/replay.js';
 import { verifyCommand } from './commands/verify.js';
 import { dumpCommand } from './commands/dump.js';
 import { undumpCommand } from './commands/undump.js';
-import { notBuilt } from './commands/not-built.js';
+import { notBuilt } from './cli-not-built.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

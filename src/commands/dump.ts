@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { run } from '../cli-run.js';
 import { readRecords } from '../stream/inputs.js';
 import { recordToJson } from '../stream/json.js';
-import { writeLine, endOutput } from './write-lines.js';
+import { writeLine, endOutput } from '../cli-lines.js';
 
 interface DumpArgs {
   files: string[];
