@@ -23,6 +23,7 @@ interface StreamState {
   lastSeq: number;
 }
 
+/** Bytes in; out, one array of records per frame (the records of a frame are released together). */
 export class StreamDecoder extends Transform {
   private readonly queue = new ByteQueue();
   private readonly input: string | undefined;
@@ -141,7 +142,7 @@ export class StreamDecoder extends Transform {
     q.skip(pos + length);
     this.offset += pos + length;
     stream.checksum = chainChecksum(stream.checksum, actual);
-    for (const r of records) this.push(r);
+    if (records.length > 0) this.push(records);
     return true;
   }
 

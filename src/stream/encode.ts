@@ -5,8 +5,27 @@ import { hostname } from 'node:os';
 import { RillError } from '../errors.js';
 import { FORMAT_VERSION, MAGIC, type End, type Event, type Header, type RootKind, type StreamRecord } from './events.js';
 import { cborEncoder } from './cbor.js';
-import { CODEC, FRAME_HEAD_BYTES, SIGNATURE, chainChecksum, frameCrc, writeFrameHead } from './frame.js';
+import { SIGNATURE, chainChecksum } from './frame.js';
+import { FrameBuilder } from './frame-builder.js';
 import { recordToWire } from './wire.js';
+
+const EMPTY = Buffer.alloc(0);
+/** Write payloads at least this long are referenced, not copied, into frames. */
+const REFERENCE_MIN = 1024;
+
+function bstrHeadLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+}
+
+/** Writes a CBOR byte-string head for length n at buf[pos]; returns the position after it. */
+function writeBstrHead(buf: Buffer, pos: number, n: number): number {
+  if (buf[pos] !== 0x40) throw new Error('internal: write payload placeholder not found at the end of the record');
+  if (n < 24) buf[pos++] = 0x40 | n;
+  else if (n < 0x100) (buf[pos++] = 0x58), (buf[pos++] = n);
+  else if (n < 0x10000) (buf[pos++] = 0x59), (pos = buf.writeUInt16BE(n, pos));
+  else (buf[pos++] = 0x5a), (pos = buf.writeUInt32BE(n, pos));
+  return pos;
+}
 
 export interface EncoderOptions {
   /** A frame is closed once its payload reaches this many bytes (default 256 KiB). */
@@ -38,14 +57,14 @@ export function newHeader(init: {
  * Object-mode writable (records), byte readable. Constructed with a header, it writes the header
  * first and an end record when ended, and takes only events. Constructed without one, it takes
  * header, event and end records as they come (undump); it computes each end record's count,
- * checksum and lastSeq itself. A frame is emitted when full, at an end record, and whenever the
+ * checksum and lastSeq itself. Write payloads are referenced, not copied: do not change a buffer
+ * after writing it. A frame is emitted when full, at an end record, and whenever the
  * event loop turns with records pending, so a live stream is never held back.
  */
 export class StreamEncoder extends Transform {
   private readonly frameBytes: number;
   private readonly autoHeader: HeaderInit | undefined;
-  private buf: Buffer;
-  private pos = FRAME_HEAD_BYTES;
+  private readonly frame = new FrameBuilder();
   private inStream = false;
   private count = 0;
   private checksum = 0;
@@ -55,20 +74,25 @@ export class StreamEncoder extends Transform {
   constructor(header?: HeaderInit, options: EncoderOptions = {}) {
     super({ writableObjectMode: true, readableObjectMode: false });
     this.frameBytes = options.frameBytes ?? 256 * 1024;
-    this.buf = Buffer.allocUnsafe(this.frameBytes + FRAME_HEAD_BYTES + 1024);
     this.autoHeader = header;
   }
 
-  override _transform(rec: StreamRecord, _enc: BufferEncoding, cb: TransformCallback): void {
+  /** Takes one record, or an array of records (cheaper: one trip through the stream machinery). */
+  override _transform(chunk: StreamRecord | StreamRecord[], _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      if (this.autoHeader !== undefined && !this.inStream) this.startStream({ type: 'header', magic: MAGIC, version: FORMAT_VERSION, ...this.autoHeader });
-      if (rec.type === 'header') this.startStream(rec);
-      else if (rec.type === 'end') this.endStream();
-      else this.event(rec);
+      if (Array.isArray(chunk)) for (const rec of chunk) this.record(rec);
+      else this.record(chunk);
       cb();
     } catch (err) {
       cb(err as Error);
     }
+  }
+
+  private record(rec: StreamRecord): void {
+    if (this.autoHeader !== undefined && !this.inStream) this.startStream({ type: 'header', magic: MAGIC, version: FORMAT_VERSION, ...this.autoHeader });
+    if (rec.type === 'header') this.startStream(rec);
+    else if (rec.type === 'end') this.endStream();
+    else this.event(rec);
   }
 
   override _flush(cb: TransformCallback): void {
@@ -121,14 +145,22 @@ export class StreamEncoder extends Transform {
   }
 
   private append(rec: StreamRecord): void {
-    const bytes = cborEncoder.encode(recordToWire(rec));
-    if (this.pos + bytes.length > this.buf.length) {
-      this.emitFrame();
-      if (FRAME_HEAD_BYTES + bytes.length > this.buf.length) this.buf = Buffer.allocUnsafe(FRAME_HEAD_BYTES + bytes.length);
+    const wire = recordToWire(rec);
+    // A write's payload is not copied: its field is last on the wire, so the map is encoded with an
+    // empty placeholder (0x40) whose byte is replaced by the real head, and the payload is referenced.
+    const data = rec.type === 'write' && rec.data.length >= REFERENCE_MIN ? rec.data : undefined;
+    if (data !== undefined) wire.data = EMPTY;
+    const bytes = cborEncoder.encode(wire);
+    const [buf, at] = this.frame.reserve(bytes.length + 8);
+    buf.set(bytes, at); // a builtin: cheaper than Buffer#copy for the short records this mostly is
+    if (data === undefined) {
+      this.frame.unreserve(8);
+    } else {
+      const end = writeBstrHead(buf, at + bytes.length - 1, data.length);
+      this.frame.unreserve(at + bytes.length + 8 - end);
+      this.frame.reference(data);
     }
-    bytes.copy(this.buf, this.pos);
-    this.pos += bytes.length;
-    if (this.pos - FRAME_HEAD_BYTES >= this.frameBytes) this.emitFrame();
+    if (this.frame.length >= this.frameBytes) this.emitFrame();
     else if (this.timer === undefined) this.timer = setImmediate(() => this.onIdle());
   }
 
@@ -138,13 +170,10 @@ export class StreamEncoder extends Transform {
   }
 
   private emitFrame(): void {
-    const length = this.pos - FRAME_HEAD_BYTES;
-    if (length === 0) return;
-    const crc = frameCrc(this.buf.subarray(FRAME_HEAD_BYTES, this.pos));
-    writeFrameHead(this.buf, CODEC.none, crc, length);
-    this.push(this.buf.subarray(0, this.pos));
-    this.checksum = chainChecksum(this.checksum, crc);
-    this.buf = Buffer.allocUnsafe(Math.max(this.frameBytes + FRAME_HEAD_BYTES + 1024, 64 * 1024));
-    this.pos = FRAME_HEAD_BYTES;
+    const frame = this.frame.take();
+    if (frame === undefined) return;
+    for (const piece of frame.pieces) this.push(piece);
+    this.checksum = chainChecksum(this.checksum, frame.crc);
   }
+
 }

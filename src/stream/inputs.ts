@@ -29,6 +29,11 @@ export function inputError(name: string, err: unknown): unknown {
 
 /** Decodes every input in turn, yielding header, event and end records. */
 export async function* readRecords(inputs: string[], options: ReadOptions = {}): AsyncGenerator<StreamRecord> {
+  for await (const batch of readBatches(inputs, options)) yield* batch;
+}
+
+/** Decodes every input in turn, yielding the records of each frame as one array (the fast path). */
+export async function* readBatches(inputs: string[], options: ReadOptions = {}): AsyncGenerator<StreamRecord[]> {
   const names = inputs.length === 0 ? ['-'] : inputs;
   const onWarning = options.onWarning ?? ((m: string) => process.stderr.write(`rill: warning: ${m}\n`));
   for (const name of names) {
@@ -36,7 +41,7 @@ export async function* readRecords(inputs: string[], options: ReadOptions = {}):
     const decoder = new StreamDecoder({ input: name === '-' ? 'stdin' : name, onWarning });
     pipeline(src, decoder, () => {});
     try {
-      for await (const rec of decoder) yield rec as StreamRecord;
+      for await (const batch of decoder) yield batch as StreamRecord[];
     } catch (err) {
       throw inputError(name, err);
     } finally {

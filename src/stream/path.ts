@@ -83,11 +83,14 @@ export function showPath(p: string): string {
   return JSON.stringify(s).replaceAll('\\\\x', '\\x');
 }
 
+const BAD_COMPONENT = /(?:^|\/)(?:\.{1,2})?(?:\/|$)/;
+
 /** Why a stream path is not acceptable, or undefined when it is. `allowRoot` admits '' (the root). */
 export function pathProblem(p: string, allowRoot: boolean): string | undefined {
   if (p === '') return allowRoot ? undefined : 'empty path (the root) where an entry is required';
-  if (p.startsWith('/')) return 'absolute path';
+  if (p.charCodeAt(0) === 0x2f) return 'absolute path';
   if (p.includes('\0')) return 'path contains a NUL byte';
+  if (!BAD_COMPONENT.test(p)) return undefined;
   for (const part of p.split('/')) {
     if (part === '') return 'empty path component';
     if (part === '.' || part === '..') return `'${part}' path component`;
