@@ -27,7 +27,7 @@ export async function decode(bytes: Buffer, chunk = 1 << 16): Promise<StreamReco
   const dec = new StreamDecoder({ input: 'test' });
   Readable.from(parts).pipe(dec);
   const out: StreamRecord[] = [];
-  for await (const r of dec) out.push(r as StreamRecord);
+  for await (const b of dec) out.push(...(b as StreamRecord[]));
   return out;
 }
 
@@ -39,7 +39,7 @@ export async function decodePartial(bytes: Buffer, chunk = 1 << 16): Promise<{ r
   Readable.from(parts).pipe(dec);
   const records: StreamRecord[] = [];
   try {
-    for await (const r of dec) records.push(r as StreamRecord);
+    for await (const b of dec) records.push(...(b as StreamRecord[]));
     return { records };
   } catch (error) {
     return { records, error: error as Error };
