@@ -1,4 +1,139 @@
-// Placeholder until the real command lands.
-import { notBuilt } from './not-built.js';
+// rill capture: options → scan source → encoder → stdout or --output FILE; warnings and exit code.
+import type { CommandModule } from 'yargs';
+import { pipeline } from 'node:stream/promises';
+import { run } from '../cli-run.js';
+import { openOutput } from '../cli-io.js';
+import { RillError } from '../errors.js';
+import { StreamEncoder, newHeader } from '../stream/encode.js';
+import { writeEvents } from '../capture/emit.js';
+import { PathFilter } from '../capture/filter.js';
+import { filterRulesFromArgv } from '../capture/filter-argv.js';
+import { describeProblem, type ProblemCode } from '../capture/problems.js';
+import { openScanRoot } from '../capture/root.js';
+import { DEFAULT_CHUNK_SIZE, scanEvents } from '../capture/scan.js';
 
-export const captureCommand = notBuilt('capture', 'capture', 'issue #2');
+interface CaptureArgs {
+  root?: string;
+  scan?: boolean;
+  watch?: boolean;
+  mount?: boolean;
+  journal?: string;
+  control?: string;
+  state?: string;
+  include?: string | string[];
+  exclude?: string | string[];
+  'one-file-system'?: boolean;
+  'block-size'?: string;
+  'chunk-size'?: string;
+  node?: string;
+  source?: string;
+  output?: string;
+}
+
+/** Flags of the contract whose machinery a later issue builds. */
+const NOT_BUILT: [keyof CaptureArgs, string][] = [
+  ['watch', 'continuous capture without interposition is not built yet (a later issue builds it)'],
+  ['mount', 'the FUSE capture layer is not built yet (issue #6 builds it)'],
+  ['journal', 'capturing into a journal directory is not built yet (issues #4 and #6 build it)'],
+  ['control', 'the control socket is not built yet (issue #6 builds it)'],
+  ['state', 'incremental capture against a state manifest is not built yet (issue #3 builds it)'],
+];
+
+const MAX_CHUNK = 64 * 1024 * 1024;
+
+/** "262144", "256K", "256KiB", "1M", "1G" → bytes (powers of 1024). */
+export function parseSize(text: string, flag: string, min: number, max: number): number {
+  const m = /^(\d+)\s*(?:([KMG])(?:i?B)?|B)?$/i.exec(text.trim());
+  const n = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] ?? ' ').toUpperCase()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new RillError('usage', `${flag} ${JSON.stringify(text)} is not a size from ${min} to ${max} bytes`, { hint: `e.g. ${flag} 256K` });
+  }
+  return n;
+}
+
+export const captureCommand: CommandModule<object, CaptureArgs> = {
+  command: 'capture [root]',
+  describe: 'record the state (or changes) of the directory ROOT as a rill stream',
+  builder: (y) =>
+    y
+      .positional('root', { type: 'string', describe: 'the directory to capture' })
+      .option('scan', { type: 'boolean', describe: 'walk ROOT once and emit its full state' })
+      .option('watch', { type: 'boolean', describe: 'continuous capture without interposition (not built yet)' })
+      .option('mount', { type: 'boolean', describe: 'exact ordered capture through a FUSE layer over ROOT (not built yet: issue #6)' })
+      .option('journal', { type: 'string', requiresArg: true, describe: 'write into the journal directory DIR (not built yet: issues #4, #6)' })
+      .option('control', { type: 'string', requiresArg: true, describe: 'listen for bookmark/pause requests on SOCK (not built yet: issue #6)' })
+      .option('state', { type: 'string', requiresArg: true, describe: 'incremental scan against the state manifest FILE (not built yet: issue #3)' })
+      .option('include', { type: 'string', requiresArg: true, describe: 'include paths matching GLOB (rsync rules, in order with --exclude; repeatable)' })
+      .option('exclude', { type: 'string', requiresArg: true, describe: 'exclude paths matching GLOB; an excluded directory is not descended into (repeatable)' })
+      .option('one-file-system', { alias: 'x', type: 'boolean', describe: 'do not descend into other file systems (mount points stay, empty)' })
+      .option('block-size', { type: 'string', requiresArg: true, describe: 'block size N for block deltas of incremental modes (no effect on a full scan)' })
+      .option('chunk-size', { type: 'string', requiresArg: true, default: '256K', describe: 'largest data payload of one write event' })
+      .option('node', { type: 'string', requiresArg: true, describe: 'node name recorded in the header (default: host name)' })
+      .option('source', { type: 'string', requiresArg: true, describe: 'source id recorded in the header (default: a new random UUID)' })
+      .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the stream to FILE (complete or not at all) instead of stdout' })
+      .example('rill capture --scan /srv/data | rill replay /mnt/copy', 'copy a tree exactly')
+      .example("rill capture --scan --exclude '*.tmp' --exclude /cache/ /home -o home.rill", 'a full stream of /home without temporary files and the top-level cache directory')
+      .epilogue(
+        'A scan reads a live tree: it is not a consistent point in time. Entries that change, vanish or cannot be read while it runs get a note in the stream and a warning here. Exit codes: 0 ok (warnings aside), 2 usage, 5 entries could not be read (the stream is complete without them) or ROOT is missing, 6 a mode not built yet.',
+      ),
+  handler: (argv) => run('capture', () => capture(argv)),
+};
+
+async function capture(argv: CaptureArgs): Promise<number> {
+  for (const [flag, why] of NOT_BUILT) {
+    if (argv[flag] !== undefined && argv[flag] !== false) throw new RillError('unimplemented', `--${flag}: ${why}`);
+  }
+  if (!argv.scan) throw new RillError('usage', 'say how to capture: --scan walks ROOT once and emits its full state', { hint: "see 'rill capture --help'" });
+  if (argv.root === undefined) throw new RillError('usage', 'name the directory to capture: rill capture --scan ROOT');
+  const filter = new PathFilter(filterRulesFromArgv(process.argv.slice(2), argv));
+  const chunkSize = parseSize(argv['chunk-size'] ?? String(DEFAULT_CHUNK_SIZE), '--chunk-size', 1, MAX_CHUNK);
+  if (argv['block-size'] !== undefined) parseSize(argv['block-size'], '--block-size', 512, MAX_CHUNK);
+  const root = openScanRoot(argv.root);
+  if (argv.output === undefined && process.stdout.isTTY) {
+    throw new RillError('usage', 'refusing to write a binary stream to a terminal', { hint: 'pipe it into a command (rill replay, rill dump) or use --output FILE' });
+  }
+
+  const counts: Record<ProblemCode, number> = { changed: 0, vanished: 0, unreadable: 0 };
+  const events = scanEvents(root, {
+    chunkSize,
+    filter,
+    oneFileSystem: argv['one-file-system'] === true,
+    onProblem: (p) => {
+      counts[p.code]++;
+      process.stderr.write(`rill capture: warning: ${describeProblem(p)}\n`);
+    },
+  });
+  const header = newHeader({
+    kind: 'tree',
+    root: { path: root.abs, dev: Number(root.st.dev), ino: Number(root.st.ino) },
+    node: argv.node,
+    source: argv.source,
+    full: true,
+  });
+  const out = openOutput(argv.output);
+  const encoder = new StreamEncoder(header);
+  const done = pipeline(encoder, out.stream);
+  done.catch(() => {});
+  try {
+    await writeEvents(events, encoder);
+    encoder.end();
+    await done;
+    out.commit();
+  } catch (err) {
+    encoder.destroy();
+    out.abort();
+    throw err;
+  }
+
+  const moved = counts.changed + counts.vanished;
+  if (moved > 0) {
+    process.stderr.write(
+      `rill capture: warning: ${moved} ${moved === 1 ? 'entry' : 'entries'} changed or vanished during the scan: ` +
+        'this stream is not a consistent point in time (quiesce the tree, e.g. with rill freeze, for one)\n',
+    );
+  }
+  if (counts.unreadable > 0) {
+    throw new RillError('io', `${counts.unreadable} ${counts.unreadable === 1 ? 'entry' : 'entries'} could not be read (see the warnings above); the stream is complete without them`);
+  }
+  return 0;
+}

@@ -1,0 +1,39 @@
+// Runs the rill CLI from the TypeScript sources in a child process, as a user would run bin/rill.
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const ENTRY = `import(${JSON.stringify(new URL('../../src/cli.ts', import.meta.url).href)}).then((m) => m.main(process.argv.slice(1)))`;
+
+/** node arguments that run `rill ARGS...` */
+export function rillArgv(args: string[]): string[] {
+  return ['--import', 'tsx', '-e', ENTRY, '--', ...args];
+}
+
+export interface RunResult {
+  status: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** `rill ARGS...` to completion (stdout as bytes). */
+export function rill(args: string[], options: SpawnSyncOptions = {}): RunResult {
+  const r = spawnSync(process.execPath, rillArgv(args), { cwd: REPO, maxBuffer: 1 << 30, ...options });
+  return { status: r.status, stdout: r.stdout as Buffer, stderr: String(r.stderr) };
+}
+
+/** `rill ARGS...` whose stdout the reader closes after `bytes` bytes; resolves with its exit status and stderr. */
+export function rillClosedEarly(args: string[], bytes: number): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, rillArgv(args), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = 0;
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += String(c)));
+    child.stdout.on('data', (c: Buffer) => {
+      seen += c.length;
+      if (seen >= bytes) child.stdout.destroy();
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
