@@ -40,12 +40,14 @@ export function abs(root: string, p: string): string | Buffer {
 /** Creates the entries in order (parents first), then applies metadata (xattrs, owner, times). */
 export function makeTree(root: string, entries: EntrySpec[], meta: MetaSpec[] = []): void {
   mkdirSync(root, { recursive: true });
+  const modes = new Map<string, number>();
   for (const e of entries) {
     const p = abs(root, e.path);
     switch (e.type) {
       case 'dir':
         mkdirSync(p);
         if (e.mode !== undefined) chmodSync(p, e.mode);
+        if (e.mode !== undefined) modes.set(e.path, e.mode);
         break;
       case 'file': {
         const fd = openSync(p, 'w', 0o600);
@@ -57,6 +59,7 @@ export function makeTree(root: string, entries: EntrySpec[], meta: MetaSpec[] = 
           closeSync(fd);
         }
         chmodSync(p, e.mode ?? 0o644);
+        modes.set(e.path, e.mode ?? 0o644);
         break;
       }
       case 'symlink':
@@ -76,7 +79,12 @@ export function makeTree(root: string, entries: EntrySpec[], meta: MetaSpec[] = 
   for (const m of meta) {
     const p = abs(root, m.path);
     for (const [name, value] of Object.entries(m.xattrs ?? {})) sys.setXattr(p, name, Buffer.from(value));
-    if (m.uid !== undefined || m.gid !== undefined) lchownSync(p, m.uid ?? 0, m.gid ?? 0);
+    if (m.uid !== undefined || m.gid !== undefined) {
+      lchownSync(p, m.uid ?? 0, m.gid ?? 0);
+      // chown clears set-id bits: give the entry the mode its spec asked for.
+      const mode = modes.get(m.path);
+      if (mode !== undefined && (mode & 0o6000) !== 0) chmodSync(p, mode);
+    }
     if (m.mtime !== undefined || m.atime !== undefined) {
       const t = m.mtime ?? m.atime!;
       sys.utimens(p, m.atime ?? t, m.mtime ?? t);
