@@ -4,13 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { run } from '../cli-run.js';
 import { openOutput } from '../cli-io.js';
 import { RillError } from '../errors.js';
-import { StreamEncoder, newHeader } from '../stream/encode.js';
-import { writeEvents } from '../capture/emit.js';
-import { PathFilter } from '../capture/filter.js';
-import { filterRulesFromArgv } from '../capture/filter-argv.js';
-import { describeProblem, type ProblemCode } from '../capture/problems.js';
-import { openScanRoot } from '../capture/root.js';
-import { DEFAULT_CHUNK_SIZE, scanEvents } from '../capture/scan.js';
+import type { ProblemCode } from '../capture/problems.js';
 
 interface CaptureArgs {
   root?: string;
@@ -80,6 +74,14 @@ export const captureCommand: CommandModule<object, CaptureArgs> = {
 };
 
 async function capture(argv: CaptureArgs): Promise<number> {
+  // Loaded here, not at start-up: every rill process pays only for the command it runs.
+  const { StreamEncoder, newHeader } = await import('../stream/encode.js');
+  const { writeEvents } = await import('../capture/emit.js');
+  const { PathFilter } = await import('../capture/filter.js');
+  const { filterRulesFromArgv } = await import('../capture/filter-argv.js');
+  const { describeProblem } = await import('../capture/problems.js');
+  const { openScanRoot } = await import('../capture/root.js');
+  const { DEFAULT_CHUNK_SIZE, scanEvents } = await import('../capture/scan.js');
   for (const [flag, why] of NOT_BUILT) {
     if (argv[flag] !== undefined && argv[flag] !== false) throw new RillError('unimplemented', `--${flag}: ${why}`);
   }

@@ -1,7 +1,6 @@
 // rill dump: stream -> JSON lines, one record a line (for people, jq and tests).
 import type { CommandModule } from 'yargs';
 import { run } from '../cli-run.js';
-import { readRecords } from '../stream/inputs.js';
 import { recordToJson } from '../stream/json.js';
 import { writeLine, endOutput } from '../cli-lines.js';
 
@@ -23,6 +22,7 @@ export const dumpCommand: CommandModule<object, DumpArgs> = {
       .example('rill dump --data a.rill | rill undump > b.rill', 'a stream through JSON and back'),
   handler: (argv) =>
     run('dump', async () => {
+      const { readRecords } = await import('../stream/inputs.js'); // loaded on use: cheap start-up
       for await (const rec of readRecords(argv.files)) {
         if (argv.events && (rec.type === 'header' || rec.type === 'end')) continue;
         await writeLine(JSON.stringify(recordToJson(rec, { data: argv.data })));

@@ -6,8 +6,7 @@ import split2 from 'split2';
 import { run } from '../cli-run.js';
 import { openOutput } from '../cli-io.js';
 import { RillError } from '../errors.js';
-import { StreamEncoder } from '../stream/encode.js';
-import { inputError, openInput } from '../stream/inputs.js';
+import type { StreamEncoder } from '../stream/encode.js';
 import { recordFromJson } from '../stream/json.js';
 import { WireError } from '../stream/wire.js';
 import type { StreamRecord } from '../stream/events.js';
@@ -27,6 +26,7 @@ export const undumpCommand: CommandModule<object, UndumpArgs> = {
       .example('rill dump --data a.rill | jq -c \'select(.type!="note")\' | rill undump > b.rill', 'edit a stream with jq'),
   handler: (argv) =>
     run('undump', async () => {
+      const { StreamEncoder } = await import('../stream/encode.js'); // loaded on use: cheap start-up
       const out = openOutput(argv.output);
       const encoder = new StreamEncoder();
       const done = pipeline(encoder, out.stream);
@@ -45,6 +45,7 @@ export const undumpCommand: CommandModule<object, UndumpArgs> = {
 };
 
 async function feed(encoder: StreamEncoder, files: string[]): Promise<void> {
+  const { inputError, openInput } = await import('../stream/inputs.js');
   let inStream = false;
   for (const file of files) {
     const input = file === '-' ? 'stdin' : file;

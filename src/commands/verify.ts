@@ -3,8 +3,6 @@ import { once } from 'node:events';
 import type { CommandModule } from 'yargs';
 import { EXIT, reportError, run } from '../cli-run.js';
 import type { Difference } from '../verify/difference.js';
-import { formatJson, formatText, summaryJson, summaryText } from '../verify/report.js';
-import { verifyTrees } from '../verify/verify.js';
 
 /** verify's documented exit code for any error (unreadable tree, bad usage); other commands use 2..6. */
 export const VERIFY_ERROR = 2;
@@ -28,6 +26,9 @@ function writeLine(line: string): Promise<void> | void {
 }
 
 async function verify(argv: VerifyArgs): Promise<number> {
+  // Loaded on use, not at start-up.
+  const { formatJson, formatText, summaryJson, summaryText } = await import('../verify/report.js');
+  const { verifyTrees } = await import('../verify/verify.js');
   if (!Number.isInteger(argv.jobs) || argv.jobs < 1) {
     process.stderr.write(`rill verify: --jobs must be a whole number of at least 1, not '${argv.jobs}'\n`);
     return VERIFY_ERROR;
