@@ -1,4 +1,54 @@
-// Placeholder until the real command lands.
-import { notBuilt } from './not-built.js';
+// rill replay ROOT [FILE...]: options → applyRecords(readRecords(inputs)) → exit code (see man/rill-replay.1).
+import type { CommandModule } from 'yargs';
+import { run } from '../cli-run.js';
+import { applyRecords, type ApplyStats } from '../replica/index.js';
+import { readRecords } from '../stream/inputs.js';
 
-export const replayCommand = notBuilt('replay', 'replay', 'issue #2');
+interface ReplayArgs {
+  root: string;
+  files?: string[];
+  dryRun?: boolean;
+  owner?: boolean;
+  verbose?: boolean;
+  fsync?: boolean;
+}
+
+/** The --verbose summary line. */
+function summary(s: ApplyStats): string {
+  const mib = (s.bytes / 1048576).toFixed(1);
+  const skipped = s.skipped > 0 ? `, ${s.skipped} skipped as already applied` : '';
+  return `${s.events} events, ${s.files} files, ${s.bytes} bytes (${mib} MiB), ${s.seconds.toFixed(2)} s${skipped}`;
+}
+
+/** The `rill replay` command module; why: registered by src/cli.ts like every command. */
+export const replayCommand: CommandModule<object, ReplayArgs> = {
+  command: 'replay <root> [files..]',
+  describe: 'apply a stream to ROOT (created if missing); the replica becomes identical',
+  builder: (y) =>
+    y
+      .usage(
+        'rill replay [options] ROOT [FILE...]\n\n' +
+          'Apply rill streams (FILE..., or stdin when none or "-") to the directory ROOT, created if missing. ' +
+          'Every path stays beneath ROOT and symlinks are never followed; new files appear under their name only when complete. ' +
+          'Progress is kept in ROOT/.rill/state.json at each commit; events already applied from the same source are skipped.\n\n' +
+          'Exit 0 ok, 3 corrupt or truncated stream, 4 refused as unsafe, 5 I/O error (e.g. disk full). See rill-replay(1).',
+      )
+      .positional('root', { type: 'string', demandOption: true, describe: 'the replica directory' })
+      .positional('files', { type: 'string', array: true, describe: 'stream files, in order ("-" = stdin; default stdin)' })
+      .option('dry-run', { alias: 'n', type: 'boolean', describe: 'print one line per change it would make; change nothing, not even create ROOT' })
+      .option('owner', { type: 'boolean', describe: 'apply ownership (default: only when running as root); --no-owner skips chown events' })
+      .option('fsync', { type: 'boolean', describe: 'fsync files and directories at each commit (default: only the state file is fsynced)' })
+      .option('verbose', { alias: 'v', type: 'boolean', describe: 'print notes, bookmarks and a summary line on stderr' })
+      .example('rill capture --scan /srv/data | rill replay /mnt/copy', '')
+      .example('rill replay --dry-run /mnt/copy full.rill', ''),
+  handler: (argv) =>
+    run('replay', async () => {
+      const stats = await applyRecords(readRecords(argv.files ?? []), argv.root, {
+        dryRun: argv.dryRun,
+        owner: argv.owner,
+        fsync: argv.fsync,
+        verbose: argv.verbose,
+      });
+      if (argv.verbose) process.stderr.write(`rill replay: ${summary(stats)}\n`);
+    }),
+};

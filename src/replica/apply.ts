@@ -1,0 +1,138 @@
+// The replay engine: records in, in order, to the handler table (or the dry-run table); progress is
+// recorded at commits and ends, and on any error nothing half-made is left exposed.
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { RillError, ioError } from '../errors.js';
+import { dispatch, type Event, type Header, type StreamRecord } from '../stream/events.js';
+import { checkEventPaths, describeHandlers } from './dry-run.js';
+import { applyHandlers } from './handlers.js';
+import { Replica, type ApplyOptions, type ApplyStats } from './replica.js';
+import { prepareRoot, readState } from './state.js';
+
+/** One way of consuming records: really (Replica) or as a dry run. */
+interface Target {
+  readonly stats: ApplyStats;
+  /** Last durable seq per source (resume points). */
+  readonly progress: Map<string, number>;
+  header(h: Header): void;
+  /** May return a promise (a dry run waiting for stdout to drain). */
+  event(e: Event): void | Promise<void>;
+  end(lastSeq: number): void;
+  abort(): void;
+}
+
+/**
+ * Applies records (one or more concatenated streams) to the replica at root. Events of a source at
+ * or below the seq recorded in ROOT/.rill/state.json were applied before and are skipped.
+ */
+export async function applyRecords(records: AsyncIterable<StreamRecord>, root: string, options: ApplyOptions = {}): Promise<ApplyStats> {
+  const started = performance.now();
+  const log = options.log ?? ((line: string) => process.stderr.write(`rill replay: ${line}\n`));
+  let made: Target | undefined;
+  /** The replica is prepared (ROOT created) only when a first good record arrives. */
+  const target = (): Target => {
+    if (made !== undefined) return made;
+    made = options.dryRun ? dryTarget(root, options, log) : realTarget(new Replica(prepareRoot(root), { ...options, log }));
+    return made;
+  };
+  let source = '';
+  let open = false; // inside a stream: events seen since the last end record
+  let lastSeq: number | undefined;
+  let skipped = 0;
+  let skipThrough = -1; // events of this source up to this seq were applied before
+  try {
+    for await (const rec of records) {
+      const t = target();
+      if (rec.type === 'header') {
+        source = rec.source;
+        open = true;
+        lastSeq = undefined;
+        skipThrough = t.progress.get(source) ?? -1;
+        t.header(rec);
+      } else if (rec.type === 'end') {
+        const done = Math.max(rec.lastSeq ?? lastSeq ?? -1, t.progress.get(source) ?? -1);
+        t.end(done < 0 ? 0 : done);
+        if (skipped > 0) log(`skipped ${skipped} events already applied (source ${source}, seq <= ${skipThrough}, per ${root}/.rill/state.json)`);
+        t.stats.skipped += skipped;
+        skipped = 0;
+        open = false;
+      } else {
+        open = true;
+        lastSeq = rec.seq;
+        if (rec.seq <= skipThrough) skipped++;
+        else {
+          const wait = t.event(rec);
+          if (wait !== undefined) await wait;
+        }
+      }
+    }
+    if (open) throw new RillError('stream', 'the stream ended without an end record (truncated?); nothing after its last commit was finalized');
+  } catch (err) {
+    made?.abort();
+    throw err;
+  }
+  const stats = target().stats;
+  stats.seconds = (performance.now() - started) / 1000;
+  return stats;
+}
+
+function realTarget(r: Replica): Target {
+  return {
+    stats: r.stats,
+    progress: r.progress,
+    header(h) {
+      r.source = h.source;
+      r.node = h.node;
+    },
+    event(e) {
+      r.stats.events++;
+      try {
+        r.settle(e);
+        dispatch(applyHandlers, e, r);
+      } catch (err) {
+        throw wrap(e, err);
+      }
+    },
+    end(lastSeq) {
+      r.checkpoint();
+      r.saveState(lastSeq);
+    },
+    abort: () => r.abort(),
+  };
+}
+
+function dryTarget(root: string, options: ApplyOptions, log: (line: string) => void): Target {
+  const ctx = { applyOwner: options.owner ?? process.geteuid?.() === 0 };
+  const prior = readState(resolve(root)); // reading is allowed: a dry run changes nothing
+  const progress = new Map(prior === undefined ? [] : [[prior.source, prior.lastSeq]]);
+  const print = options.print ?? printLine;
+  const stats: ApplyStats = { events: 0, files: 0, bytes: 0, skipped: 0, seconds: 0 };
+  return {
+    stats,
+    progress,
+    header() {},
+    event(e) {
+      stats.events++;
+      if (e.type === 'create') stats.files++;
+      if (e.type === 'write') stats.bytes += e.data.length;
+      if (e.type === 'note' && options.verbose) log(`note ${e.code}: ${e.message}`);
+      checkEventPaths(e);
+      const line = dispatch(describeHandlers, e, ctx);
+      return line === undefined ? undefined : print(line);
+    },
+    end() {},
+    abort() {},
+  };
+}
+
+/** Writes a line to stdout, waiting when the pipe is full (memory stays bounded). */
+function printLine(line: string): Promise<void> | void {
+  if (!process.stdout.write(`${line}\n`)) return once(process.stdout, 'drain').then(() => undefined);
+}
+
+/** A failed system call becomes an io error naming the event's path; rill's own errors pass through. */
+function wrap(e: Event, err: unknown): RillError {
+  if (err instanceof RillError) return err;
+  const path = 'path' in e && typeof e.path === 'string' ? e.path : '';
+  return ioError(e.type, path, err);
+}

@@ -1,0 +1,120 @@
+// The replica's own state under ROOT/.rill: where replay got to (source, seq), written atomically
+// (temp, fsync, rename, fsync the directory) so a crash leaves the old record or the new one.
+import { closeSync, constants, existsSync, lstatSync, rmSync, writeFileSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { RillError, ioError } from '../errors.js';
+import { Confine, STATE_DIR } from './confine.js';
+import { syncDir } from './durable.js';
+import { TMP_DIR } from './temp.js';
+
+/** Progress of a replica: the last event applied and made durable from one source. */
+export interface ReplicaState {
+  source: string;
+  lastSeq: number;
+  node: string;
+  /** ISO 8601 time of the write. */
+  updated: string;
+}
+
+/** Root-relative path of the state file. */
+export const STATE_FILE = `${STATE_DIR}/state.json`;
+/** Present while a transaction is being applied (events after the last recorded commit). */
+export const INFLIGHT_FILE = `${STATE_DIR}/inflight`;
+
+/** Creates ROOT (mkdir -p) and ROOT/.rill/tmp; returns a Confine for the real root path. */
+export function prepareRoot(root: string): Confine {
+  try {
+    mkdirSync(root, { recursive: true });
+  } catch (err) {
+    throw ioError('cannot create replica root', root, err);
+  }
+  const real = realpathSync(resolve(root));
+  const st = statSync(real);
+  if (!st.isDirectory()) throw new RillError('usage', `replica root ${JSON.stringify(root)} is not a directory`, { path: root });
+  const confine = new Confine(real, st.dev);
+  for (const dir of [STATE_DIR, TMP_DIR]) {
+    const abs = confine.abs(dir);
+    try {
+      mkdirSync(abs, 0o700);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('cannot create', abs.toString(), err);
+    }
+    const here = lstatSync(abs);
+    if (!here.isDirectory()) {
+      throw new RillError('unsafe', `${JSON.stringify(abs.toString())} is not a directory (a symlink or file is in the way of rill's state)`, {
+        path: abs.toString(),
+        hint: 'remove it; replay keeps its state there',
+      });
+    }
+  }
+  return confine;
+}
+
+/** Reads ROOT/.rill/state.json; undefined when there is none (a new replica). Does not create anything. */
+export function readState(root: string): ReplicaState | undefined {
+  const file = `${root}/${STATE_FILE}`;
+  let text: string;
+  try {
+    if (!lstatSync(`${root}/${STATE_DIR}`).isDirectory()) return undefined;
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError('cannot read replica state', file, err);
+  }
+  try {
+    const s = JSON.parse(text) as ReplicaState;
+    if (typeof s.source === 'string' && Number.isSafeInteger(s.lastSeq)) return s;
+  } catch {
+    // fall through
+  }
+  throw new RillError('io', `replica state ${JSON.stringify(file)} is not valid`, { path: file, hint: 'remove it to replay from scratch' });
+}
+
+/** Replaces the state file atomically and durably. */
+export function writeState(confine: Confine, state: ReplicaState): void {
+  const tmp = confine.abs(`${TMP_DIR}/${process.pid}.state`);
+  const file = confine.abs(STATE_FILE);
+  try {
+    const fd = openSync(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(state)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    syncDir(confine.abs(STATE_DIR));
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not created or already renamed
+    }
+    throw ioError('cannot write replica state', file.toString(), err);
+  }
+}
+
+/** Marks that events past the last recorded commit are being applied (no fsync: it guards against a killed process). */
+export function markInflight(confine: Confine, after: ReplicaState | undefined): void {
+  const text = JSON.stringify({ source: after?.source ?? '', lastSeq: after?.lastSeq ?? 0, pid: process.pid });
+  try {
+    writeFileSync(confine.abs(INFLIGHT_FILE), `${text}\n`, { mode: 0o600 });
+  } catch (err) {
+    throw ioError('cannot write', INFLIGHT_FILE, err);
+  }
+}
+
+/** Clears the in-flight mark (after the state file recorded a commit). */
+export function clearInflight(confine: Confine): void {
+  rmSync(confine.abs(INFLIGHT_FILE), { force: true });
+}
+
+/** True when a previous replay stopped in the middle of a transaction. */
+export function wasInflight(confine: Confine): boolean {
+  return existsSync(confine.abs(INFLIGHT_FILE));
+}
