@@ -4,6 +4,7 @@ import { createWriteStream, renameSync, rmSync, fsyncSync, openSync, closeSync }
 import { dirname, basename, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ioError } from './errors.js';
+import { sys } from './sys/native.js';
 
 export interface Output {
   stream: Writable;
@@ -33,4 +34,12 @@ export function openOutput(path: string | undefined): Output {
     },
     abort: () => rmSync(temp, { force: true }),
   };
+}
+
+/** Pipe buffer rill asks for on its stdin and stdout (Linux allows up to /proc/sys/fs/pipe-max-size). */
+const PIPE_BYTES = 1024 * 1024;
+
+/** Grows stdin and stdout to 1 MiB when they are pipes: far fewer reads, writes and wake-ups per GiB. */
+export function widenStdioPipes(): void {
+  for (const fd of [0, 1]) sys.setPipeSize(fd, PIPE_BYTES);
 }

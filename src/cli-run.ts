@@ -1,5 +1,6 @@
 // The one place where errors become messages and exit codes, and where EPIPE ends a command quietly.
 import { RillError, type ErrorKind } from './errors.js';
+import { widenStdioPipes } from './cli-io.js';
 
 /** Exit codes, documented in man/rill.1. */
 export const EXIT = {
@@ -58,6 +59,7 @@ export async function run(command: string, body: () => Promise<number | void>): 
   process.once('SIGINT', () => finish(EXIT.interrupted));
   let code: number;
   try {
+    widenStdioPipes();
     code = (await body()) ?? EXIT.ok;
   } catch (err) {
     code = reportError(command, err);

@@ -10,6 +10,7 @@ napi_value rill_remove_xattr(napi_env, napi_callback_info);
 napi_value rill_mknod(napi_env, napi_callback_info);
 napi_value rill_utimens(napi_env, napi_callback_info);
 napi_value rill_punch_hole(napi_env, napi_callback_info);
+napi_value rill_set_pipe_size(napi_env, napi_callback_info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -22,6 +23,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mknod", NULL, rill_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"utimens", NULL, rill_utimens, NULL, NULL, NULL, napi_default, NULL},
     {"punchHole", NULL, rill_punch_hole, NULL, NULL, NULL, napi_default, NULL},
+    {"setPipeSize", NULL, rill_set_pipe_size, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

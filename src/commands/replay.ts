@@ -1,8 +1,7 @@
-// rill replay ROOT [FILE...]: options → applyRecords(readRecords(inputs)) → exit code (see man/rill-replay.1).
+// rill replay ROOT [FILE...]: options → applyRecords(readBatches(inputs)) → exit code (see man/rill-replay.1).
 import type { CommandModule } from 'yargs';
 import { run } from '../cli-run.js';
-import { applyRecords, type ApplyStats } from '../replica/index.js';
-import { readRecords } from '../stream/inputs.js';
+import type { ApplyStats } from '../replica/index.js';
 
 interface ReplayArgs {
   root: string;
@@ -43,7 +42,10 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       .example('rill replay --dry-run /mnt/copy full.rill', ''),
   handler: (argv) =>
     run('replay', async () => {
-      const stats = await applyRecords(readRecords(argv.files ?? []), argv.root, {
+      // Loaded on use, not at start-up; frames arrive as batches (one async step per frame).
+      const { applyRecords } = await import('../replica/index.js');
+      const { readBatches } = await import('../stream/inputs.js');
+      const stats = await applyRecords(readBatches(argv.files ?? []), argv.root, {
         dryRun: argv.dryRun,
         owner: argv.owner,
         fsync: argv.fsync,

@@ -23,9 +23,10 @@ interface Target {
 
 /**
  * Applies records (one or more concatenated streams) to the replica at root. Events of a source at
- * or below the seq recorded in ROOT/.rill/state.json were applied before and are skipped.
+ * or below the seq recorded in ROOT/.rill/state.json were applied before and are skipped. Takes
+ * records one by one or a frame's batch at a time (readBatches: far fewer async steps).
  */
-export async function applyRecords(records: AsyncIterable<StreamRecord>, root: string, options: ApplyOptions = {}): Promise<ApplyStats> {
+export async function applyRecords(records: AsyncIterable<StreamRecord | StreamRecord[]>, root: string, options: ApplyOptions = {}): Promise<ApplyStats> {
   const started = performance.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`rill replay: ${line}\n`));
   let made: Target | undefined;
@@ -41,28 +42,30 @@ export async function applyRecords(records: AsyncIterable<StreamRecord>, root: s
   let skipped = 0;
   let skipThrough = -1; // events of this source up to this seq were applied before
   try {
-    for await (const rec of records) {
-      const t = target();
-      if (rec.type === 'header') {
-        source = rec.source;
-        open = true;
-        lastSeq = undefined;
-        skipThrough = t.progress.get(source) ?? -1;
-        t.header(rec);
-      } else if (rec.type === 'end') {
-        const done = Math.max(rec.lastSeq ?? lastSeq ?? -1, t.progress.get(source) ?? -1);
-        t.end(done < 0 ? 0 : done);
-        if (skipped > 0) log(`skipped ${skipped} events already applied (source ${source}, seq <= ${skipThrough}, per ${root}/.rill/state.json)`);
-        t.stats.skipped += skipped;
-        skipped = 0;
-        open = false;
-      } else {
-        open = true;
-        lastSeq = rec.seq;
-        if (rec.seq <= skipThrough) skipped++;
-        else {
-          const wait = t.event(rec);
-          if (wait !== undefined) await wait;
+    for await (const item of records) {
+      for (const rec of Array.isArray(item) ? item : [item]) {
+        const t = target();
+        if (rec.type === 'header') {
+          source = rec.source;
+          open = true;
+          lastSeq = undefined;
+          skipThrough = t.progress.get(source) ?? -1;
+          t.header(rec);
+        } else if (rec.type === 'end') {
+          const done = Math.max(rec.lastSeq ?? lastSeq ?? -1, t.progress.get(source) ?? -1);
+          t.end(done < 0 ? 0 : done);
+          if (skipped > 0) log(`skipped ${skipped} events already applied (source ${source}, seq <= ${skipThrough}, per ${root}/.rill/state.json)`);
+          t.stats.skipped += skipped;
+          skipped = 0;
+          open = false;
+        } else {
+          open = true;
+          lastSeq = rec.seq;
+          if (rec.seq <= skipThrough) skipped++;
+          else {
+            const wait = t.event(rec);
+            if (wait !== undefined) await wait;
+          }
         }
       }
     }

@@ -11,16 +11,29 @@ export class ByteQueue {
     this.length += chunk.length;
   }
 
-  /** The first n bytes (n <= length) as one buffer, merging chunks only when they must be. */
+  /**
+   * The first n bytes (n <= length) as one buffer. Only when they straddle chunks are those n bytes
+   * (and no more) copied into a buffer of their own, which then replaces them in the queue.
+   */
   peek(n: number): Buffer {
     const first = this.chunks[0]!;
     if (first.length >= n) return first.subarray(0, n);
-    let have = 0;
+    const merged = Buffer.allocUnsafe(n);
+    let off = 0;
     let k = 0;
-    while (have < n) have += this.chunks[k++]!.length;
-    const merged = Buffer.concat(this.chunks.slice(0, k), have);
+    while (off < n) {
+      const c = this.chunks[k]!;
+      const take = Math.min(c.length, n - off);
+      c.copy(merged, off, 0, take);
+      off += take;
+      if (take < c.length) {
+        this.chunks[k] = c.subarray(take);
+        break;
+      }
+      k++;
+    }
     this.chunks.splice(0, k, merged);
-    return merged.subarray(0, n);
+    return merged;
   }
 
   /** Drops the first n bytes. */

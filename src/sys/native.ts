@@ -13,6 +13,8 @@ export interface NativeSys {
   mknod(path: string | Buffer, mode: number, rdev: bigint | number): void;
   utimens(path: string | Buffer, atimeNs: bigint, mtimeNs: bigint): void;
   punchHole(fd: number, offset: number, length: number): void;
+  /** Grows a pipe's buffer; returns the new size, or 0 when fd is no pipe or it cannot be changed. */
+  setPipeSize(fd: number, bytes: number): number;
 }
 
 const require = createRequire(import.meta.url);
