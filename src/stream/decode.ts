@@ -1,50 +1,37 @@
-// rill stream bytes -> records. A frame's records are released only after its CRC and every record
-// in it checked out, so a consumer never applies anything past a corrupt or truncated spot; every
-// error names the input, the byte offset and the record number.
+// The push decoder: a Transform from rill stream bytes to one array of records per frame, for
+// pipelines of Node streams. The grammar and every check live in parser.ts.
 import { Transform, type TransformCallback } from 'node:stream';
-import { RillError } from '../errors.js';
-import { MAGIC, READ_VERSIONS, type StreamRecord } from './events.js';
-import { cborDecoder } from './cbor.js';
 import { ByteQueue } from './byte-queue.js';
-import { CODEC_NAMES, MAX_FRAME_PAYLOAD, SIGNATURE, chainChecksum, frameCrc, readHead } from './frame.js';
-import { recordFromWire, WireError } from './wire.js';
+import { StreamParser, type DecoderOptions } from './parser.js';
 
-export interface DecoderOptions {
-  /** Input name for messages ('-' for stdin). */
-  input?: string;
-  /** Called for records that are skipped (unknown kinds marked optional). */
-  onWarning?: (message: string) => void;
-}
-
-interface StreamState {
-  headerSeen: boolean;
-  count: number;
-  checksum: number;
-  lastSeq: number;
-}
+export type { DecoderOptions } from './parser.js';
 
 /** Bytes in; out, one array of records per frame (the records of a frame are released together). */
 export class StreamDecoder extends Transform {
   private readonly queue = new ByteQueue();
-  private readonly input: string | undefined;
-  private readonly onWarning: (message: string) => void;
-  /** Absolute offset of the first queued byte. */
-  private offset = 0;
-  /** Records decoded so far (1-based numbering in messages). */
-  private records = 0;
-  private stream: StreamState | undefined;
-  private streams = 0;
+  private readonly parser: StreamParser;
+  /** Bytes the parser needs from the front of the queue before it can take its next step. */
+  private need = 1;
 
   constructor(options: DecoderOptions = {}) {
     super({ readableObjectMode: true, writableObjectMode: false });
-    this.input = options.input;
-    this.onWarning = options.onWarning ?? (() => {});
+    this.parser = new StreamParser(options);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.queue.push(chunk);
+    const q = this.queue;
+    q.push(chunk);
     try {
-      while (this.step());
+      while (q.length >= this.need) {
+        const step = this.parser.step(q.peek(Math.min(q.length, Math.max(this.need, 32))));
+        if ('need' in step) {
+          this.need = step.need;
+          continue;
+        }
+        q.skip(step.consumed);
+        this.need = 1;
+        if (step.records.length > 0) this.push(step.records);
+      }
       cb();
     } catch (err) {
       cb(err as Error);
@@ -53,161 +40,10 @@ export class StreamDecoder extends Transform {
 
   override _flush(cb: TransformCallback): void {
     try {
-      if (this.queue.length > 0 && this.stream === undefined) {
-        throw this.error('truncated: the input ends inside the stream signature', this.offset);
-      }
-      if (this.queue.length > 0) {
-        throw this.error(`truncated: the input ends inside a frame (${this.queue.length} bytes of it present)`, this.offset, this.records + 1);
-      }
-      if (this.stream !== undefined) {
-        throw this.error(`truncated: the stream ends after record ${this.records} without an end record`, this.offset, this.records);
-      }
-      if (this.streams === 0) throw this.error('empty input: not a rill stream', 0);
+      this.parser.finish(this.queue.length);
       cb();
     } catch (err) {
       cb(err as Error);
     }
   }
-
-  private error(message: string, offset: number, record?: number): RillError {
-    return new RillError('stream', message, { input: this.input, offset, record });
-  }
-
-  /** Consumes one signature or one frame if all its bytes are here; false when more input is needed. */
-  private step(): boolean {
-    if (this.stream === undefined) return this.readSignature();
-    return this.readFrame();
-  }
-
-  private readSignature(): boolean {
-    const q = this.queue;
-    if (q.length === 0) return false;
-    const n = Math.min(q.length, SIGNATURE.length);
-    const got = q.peek(n);
-    if (!got.equals(SIGNATURE.subarray(0, n))) {
-      const hint = got[0] === 0x7b ? ' (this looks like JSON: rill undump turns JSON lines into a stream)' : '';
-      const what = this.streams === 0 ? 'not a rill stream' : 'garbage after the end of a stream';
-      throw this.error(`${what}: expected the rill signature, found bytes ${got.toString('hex')}${hint}`, this.offset);
-    }
-    if (n < SIGNATURE.length) return false;
-    q.skip(n);
-    this.offset += n;
-    this.stream = { headerSeen: false, count: 0, checksum: 0, lastSeq: -1 };
-    this.streams++;
-    return true;
-  }
-
-  private readFrame(): boolean {
-    const q = this.queue;
-    const start = this.offset;
-    if (q.length === 0) return false;
-    const view = q.peek(Math.min(q.length, 32));
-    const bad = (what: string): never => {
-      throw this.error(`corrupt frame: ${what}`, start, this.records + 1);
-    };
-    let pos = 0;
-    const head = (major: number, what: string): number | undefined => {
-      let h;
-      try {
-        h = readHead(view, pos);
-      } catch {
-        return bad(`malformed CBOR in the frame head (${what})`);
-      }
-      if (h === undefined) return undefined;
-      if (h.major !== major || h.value < 0) bad(`${what} expected`);
-      pos += h!.length;
-      return h!.value;
-    };
-    const arity = head(4, 'a 3-element array');
-    if (arity === undefined) return false;
-    if (arity !== 3) bad(`a frame is a 3-element array, found ${arity} elements`);
-    const codec = head(0, 'codec (unsigned integer)');
-    if (codec === undefined) return false;
-    const crc = head(0, 'CRC (unsigned integer)');
-    if (crc === undefined) return false;
-    const length = head(2, 'payload (byte string of definite length)');
-    if (length === undefined) return false;
-    if (crc > 0xffffffff) bad(`CRC ${crc} is not a 32-bit value`);
-    if (length > MAX_FRAME_PAYLOAD) bad(`payload length ${length} exceeds the ${MAX_FRAME_PAYLOAD}-byte limit`);
-    if (q.length < pos + length) return false;
-    const frame = q.peek(pos + length);
-    const payload = frame.subarray(pos);
-    const actual = frameCrc(payload);
-    if (actual !== crc) {
-      bad(`CRC mismatch (stored ${hex(crc)}, computed ${hex(actual)}): the frame's ${length} bytes were damaged`);
-    }
-    if (codec !== 0) bad(`payload codec ${CODEC_NAMES[codec] ?? codec} is not supported by this rill (only none)`);
-    const stream = this.stream!;
-    const records = this.decodeRecords(payload, start);
-    q.skip(pos + length);
-    this.offset += pos + length;
-    stream.checksum = chainChecksum(stream.checksum, actual);
-    if (records.length > 0) this.push(records);
-    return true;
-  }
-
-  /** Decodes and checks every record of a frame before any is released. */
-  private decodeRecords(payload: Buffer, frameStart: number): StreamRecord[] {
-    let items: unknown[];
-    try {
-      items = cborDecoder.decodeMultiple(payload) as unknown[];
-    } catch (err) {
-      throw this.error(`malformed CBOR inside a frame whose CRC is correct (a writer bug): ${(err as Error).message}`, frameStart, this.records + 1);
-    }
-    const out: StreamRecord[] = [];
-    const st = this.stream!;
-    // Stream checks run on a copy of the state, committed only when the whole frame is good.
-    const next = { ...st };
-    let ended = false;
-    let n = this.records;
-    for (const item of items) {
-      n++;
-      const fail = (message: string): never => {
-        throw this.error(message, frameStart, n);
-      };
-      if (ended) fail('records after the end record in the same frame');
-      let rec;
-      try {
-        rec = recordFromWire(item);
-      } catch (err) {
-        if (err instanceof WireError) fail(err.message);
-        throw err;
-      }
-      if ('skipped' in rec) {
-        this.onWarning(`${this.input ?? '-'}: record ${n}: skipped optional record of unknown type '${rec.type}'`);
-        continue;
-      }
-      if (!next.headerSeen) {
-        if (rec.type !== 'header') fail(`the stream starts with a ${rec.type} record, not a header`);
-        if (rec.type === 'header') {
-          if (rec.magic !== MAGIC) fail(`header magic is ${JSON.stringify(rec.magic)}, not "${MAGIC}"`);
-          if (rec.version < READ_VERSIONS.min || rec.version > READ_VERSIONS.max) {
-            fail(`stream format version ${rec.version} is not readable by this rill (reads ${READ_VERSIONS.min}..${READ_VERSIONS.max}); upgrade rill`);
-          }
-          next.headerSeen = true;
-        }
-      } else if (rec.type === 'header') {
-        fail('a header record inside a stream (a stream ends with an end record before the next begins)');
-      } else if (rec.type === 'end') {
-        if (rec.count !== next.count) fail(`end record counts ${rec.count} events, the stream had ${next.count}: events were lost or added`);
-        if (rec.checksum !== st.checksum) fail(`end record checksum ${hex(rec.checksum)} does not match the frames read (${hex(st.checksum)}): frames were lost, added or reordered`);
-        const last = next.lastSeq >= 0 ? next.lastSeq : undefined;
-        if (rec.lastSeq !== last) fail(`end record says the last seq is ${rec.lastSeq ?? 'none'}, the stream's last seq is ${last ?? 'none'}`);
-        ended = true;
-      } else {
-        if (!(rec.seq > next.lastSeq)) fail(`${rec.type} event seq ${rec.seq} does not follow seq ${next.lastSeq}: seq must increase`);
-        next.lastSeq = rec.seq;
-        next.count++;
-      }
-      out.push(rec);
-    }
-    this.records = n;
-    if (ended) this.stream = undefined;
-    else Object.assign(st, next);
-    return out;
-  }
-}
-
-function hex(n: number): string {
-  return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 }

@@ -1,21 +1,20 @@
 // Reads records from input files and/or stdin in order ('-' or no inputs = stdin); concatenated streams are fine.
 import { createReadStream } from 'node:fs';
-import { pipeline, type Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { RillError } from '../errors.js';
 import type { StreamRecord } from './events.js';
-import { StreamDecoder } from './decode.js';
+import { readFrames } from './reader.js';
 
 export interface ReadOptions {
   /** Where warnings about skipped records go (default: stderr). */
   onWarning?: (message: string) => void;
-  /** Standard input to use for '-' (default: fd 0, read in 1 MiB chunks). */
-  stdin?: Readable;
 }
 
 /** Large reads: fewer frames straddle two chunks (which costs a copy to join them). */
 const READ_CHUNK = 1024 * 1024;
 
-/** Opens one input as bytes; a missing or unreadable file becomes an io error naming it. */
+/** Opens one input as a byte stream (for line-oriented inputs such as undump's JSON lines). */
 export function openInput(name: string, stdin?: Readable): Readable {
   if (name === '-') return stdin ?? createReadStream('', { fd: 0, highWaterMark: READ_CHUNK, autoClose: false });
   return createReadStream(name, { highWaterMark: READ_CHUNK });
@@ -29,26 +28,29 @@ export function inputError(name: string, err: unknown): unknown {
   return new RillError('io', `cannot read input ${JSON.stringify(name)}: ${why}`, { path: name, cause: err });
 }
 
-/** Decodes every input in turn, yielding header, event and end records. */
+/**
+ * Decodes every input in turn, yielding header, event and end records. Buffers inside a record
+ * (write data, xattr values) are valid until the next record is requested: copy what you keep.
+ */
 export async function* readRecords(inputs: string[], options: ReadOptions = {}): AsyncGenerator<StreamRecord> {
   for await (const batch of readBatches(inputs, options)) yield* batch;
 }
 
-/** Decodes every input in turn, yielding the records of each frame as one array (the fast path). */
+/**
+ * Decodes every input in turn, yielding the records of each frame as one array (the fast path).
+ * Buffers inside the records are valid until the next batch is requested: copy what you keep.
+ */
 export async function* readBatches(inputs: string[], options: ReadOptions = {}): AsyncGenerator<StreamRecord[]> {
   const names = inputs.length === 0 ? ['-'] : inputs;
   const onWarning = options.onWarning ?? ((m: string) => process.stderr.write(`rill: warning: ${m}\n`));
   for (const name of names) {
-    const src = openInput(name, options.stdin);
-    const decoder = new StreamDecoder({ input: name === '-' ? 'stdin' : name, onWarning });
-    pipeline(src, decoder, () => {});
+    const handle = name === '-' ? undefined : await open(name, 'r').catch((err: unknown) => Promise.reject(inputError(name, err)));
     try {
-      for await (const batch of decoder) yield batch as StreamRecord[];
+      yield* readFrames(handle?.fd ?? 0, { input: name === '-' ? 'stdin' : name, onWarning });
     } catch (err) {
       throw inputError(name, err);
     } finally {
-      if (!decoder.destroyed) decoder.destroy();
-      if (!src.destroyed) src.destroy();
+      await handle?.close();
     }
   }
 }
