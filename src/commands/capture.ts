@@ -1,8 +1,7 @@
 // rill capture: options → scan source → encoder → stdout or --output FILE; warnings and exit code.
 import type { CommandModule } from 'yargs';
-import { pipeline } from 'node:stream/promises';
 import { run } from '../cli-run.js';
-import { openOutput } from '../cli-io.js';
+import { encodeTo } from '../cli-encode.js';
 import { RillError } from '../errors.js';
 import type { ProblemCode } from '../capture/problems.js';
 
@@ -75,7 +74,7 @@ export const captureCommand: CommandModule<object, CaptureArgs> = {
 
 async function capture(argv: CaptureArgs): Promise<number> {
   // Loaded here, not at start-up: every rill process pays only for the command it runs.
-  const { StreamEncoder, newHeader } = await import('../stream/encode.js');
+  const { newHeader } = await import('../stream/encode.js');
   const { writeEvents } = await import('../capture/emit.js');
   const { PathFilter } = await import('../capture/filter.js');
   const { filterRulesFromArgv } = await import('../capture/filter-argv.js');
@@ -112,20 +111,9 @@ async function capture(argv: CaptureArgs): Promise<number> {
     source: argv.source,
     full: true,
   });
-  const out = openOutput(argv.output);
-  const encoder = new StreamEncoder(header);
-  const done = pipeline(encoder, out.stream);
-  done.catch(() => {});
-  try {
+  await encodeTo(argv.output, header, async (encoder) => {
     await writeEvents(events, encoder);
-    encoder.end();
-    await done;
-    out.commit();
-  } catch (err) {
-    encoder.destroy();
-    out.abort();
-    throw err;
-  }
+  });
 
   const moved = counts.changed + counts.vanished;
   if (moved > 0) {

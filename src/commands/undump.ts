@@ -1,10 +1,9 @@
 // rill undump: JSON lines (as rill dump --data prints them) -> stream.
 import type { CommandModule } from 'yargs';
 import { once } from 'node:events';
-import { pipeline } from 'node:stream/promises';
 import split2 from 'split2';
 import { run } from '../cli-run.js';
-import { openOutput } from '../cli-io.js';
+import { encodeTo } from '../cli-encode.js';
 import { RillError } from '../errors.js';
 import type { StreamEncoder } from '../stream/encode.js';
 import { recordFromJson } from '../stream/json.js';
@@ -26,21 +25,7 @@ export const undumpCommand: CommandModule<object, UndumpArgs> = {
       .example('rill dump --data a.rill | jq -c \'select(.type!="note")\' | rill undump > b.rill', 'edit a stream with jq'),
   handler: (argv) =>
     run('undump', async () => {
-      const { StreamEncoder } = await import('../stream/encode.js'); // loaded on use: cheap start-up
-      const out = openOutput(argv.output);
-      const encoder = new StreamEncoder();
-      const done = pipeline(encoder, out.stream);
-      done.catch(() => {});
-      try {
-        await feed(encoder, argv.files.length === 0 ? ['-'] : argv.files);
-        encoder.end();
-        await done;
-        out.commit();
-      } catch (err) {
-        encoder.destroy();
-        out.abort();
-        throw err;
-      }
+      await encodeTo(argv.output, undefined, (encoder) => feed(encoder, argv.files.length === 0 ? ['-'] : argv.files));
     }),
 };
 
@@ -68,7 +53,7 @@ async function feed(encoder: StreamEncoder, files: string[]): Promise<void> {
       if (!encoder.write(rec)) await once(encoder, 'drain');
     }
   }
-  if (inStream) throw new RillError('stream', 'the input ends inside a stream: the last header has no end record', { input: files.at(-1) });
+  if (inStream) throw new RillError('stream', 'the input ends inside a stream: the last header has no end record', { input: files.at(-1) === '-' ? 'stdin' : files.at(-1) });
 }
 
 function parseLine(text: string, input: string, line: number): StreamRecord {
