@@ -123,7 +123,7 @@ test('a damaged stream stops replay at the damage: exit 3, position named, no pa
     // Flip one byte in the middle of the stream (inside b's data).
     const r = sh(`cd ${q(dir)} && size=$(stat -c %s s.rill) && cp s.rill bad.rill && printf '\\x55' | dd of=bad.rill bs=1 seek=$((size / 2)) conv=notrunc status=none && rill replay dst bad.rill`);
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /^rill replay: bad\.rill, byte \d+, record \d+: corrupt frame: CRC mismatch/);
+    assert.match(r.stderr, /^rill replay: bad\.rill, byte \d+, record \d+: corrupt frame: CRC mismatch/m);
     assert.ok(!existsSync(`${dir}/dst/c`), 'nothing past the damage was applied');
     if (existsSync(`${dir}/dst/b`)) assert.fail('a half-written file must not appear at its final name');
     const tmp = `${dir}/dst/.rill/tmp`;
