@@ -1,21 +1,24 @@
 // Commands that write a stream: records -> encoder -> stdout or --output FILE, complete or not at all.
-import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { openOutput } from './cli-io.js';
 import type { HeaderInit, StreamEncoder } from './stream/encode.js';
 
 /**
  * Runs `produce` with an encoder piped to the output; on success the output is made final
  * (renamed into place for a file), on failure a partial file is removed and the error rethrown.
+ * With `onWritten`, every chunk is reported once the output has written it, so its memory can be reused.
  */
 export async function encodeTo(
   output: string | undefined,
   header: HeaderInit | undefined,
   produce: (encoder: StreamEncoder) => Promise<void>,
+  onWritten?: (chunk: Buffer) => void,
 ): Promise<void> {
   const { StreamEncoder } = await import('./stream/encode.js'); // on use: cheap start-up
   const out = openOutput(output);
   const encoder = new StreamEncoder(header);
-  const done = pipeline(encoder, out.stream);
+  const done = pipeline(encoder, onWritten === undefined ? out.stream : notifying(out.stream, onWritten));
   done.catch(() => {});
   try {
     await produce(encoder);
@@ -27,4 +30,37 @@ export async function encodeTo(
     out.abort();
     throw err;
   }
+}
+
+/** A writable in front of dest that reports each chunk after dest's write of it completed. */
+function notifying(dest: Writable, onWritten: (chunk: Buffer) => void): Writable {
+  return new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      dest.write(chunk, (err) => {
+        if (!err) onWritten(chunk);
+        cb(err);
+      });
+    },
+    writev(chunks, cb) {
+      let left = chunks.length;
+      let failed: Error | null | undefined;
+      for (const { chunk } of chunks) {
+        dest.write(chunk, (err) => {
+          if (err) failed ??= err;
+          else onWritten(chunk as Buffer);
+          if (--left === 0) cb(failed);
+        });
+      }
+    },
+    final(cb) {
+      if (dest === process.stdout) return cb();
+      dest.end();
+      finished(dest).then(() => cb(), cb);
+    },
+    destroy(err, cb) {
+      if (err && dest !== process.stdout) dest.destroy(err);
+      cb(err);
+    },
+  });
 }

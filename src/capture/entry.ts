@@ -5,6 +5,7 @@ import { closeSync, constants, fstatSync, openSync, readlinkSync, type BigIntSta
 import type { EventInput, Path } from '../stream/events.js';
 import { bytesToPath } from '../stream/path.js';
 import { dataEvents } from './file-data.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { HardLinks } from './hardlinks.js';
 import { metadataEvents, permissions } from './metadata.js';
 import { problemFor, type ScanProblem } from './problems.js';
@@ -21,6 +22,7 @@ export interface ScanHooks {
 /** What entry handlers share with the walk. */
 export interface EntryContext {
   chunkSize: number;
+  pool?: BufferPool;
   links: HardLinks;
   hooks: ScanHooks;
   /** Reports a problem to the caller and returns its note event. */
@@ -70,7 +72,7 @@ export function* fileEvents(ctx: EntryContext, path: Path, abs: string | Buffer)
     yield { type: 'create', path, mode: permissions(st) };
     created = true;
     const size = Number(st.size);
-    const end = yield* dataEvents(fd, path, size, { chunkSize: ctx.chunkSize, allocated: Number(st.blocks) * 512 });
+    const end = yield* dataEvents(fd, path, size, { chunkSize: ctx.chunkSize, allocated: Number(st.blocks) * 512, pool: ctx.pool });
     ctx.hooks.afterData?.(path, abs);
     const after = fstatSync(fd, { bigint: true });
     if (statChanged(st, after)) yield ctx.problem(changedProblem(path, st, after));

@@ -1,6 +1,7 @@
 // A regular file's content as write events: only its data extents (SEEK_DATA/SEEK_HOLE), so holes
 // stay holes, in chunks of at most chunkSize bytes, each in a buffer no other event shares.
 import { readSync } from 'node:fs';
+import type { BufferPool } from './buffer-pool.js';
 import { sys } from '../sys/native.js';
 import type { EventInput, Path } from '../stream/events.js';
 
@@ -62,6 +63,8 @@ function readFull(fd: number, buf: Buffer, position: number): number {
 export interface ReadPlan {
   chunkSize: number;
   allocated?: number;
+  /** Where read buffers come from (fresh memory when absent); see buffer-pool.ts. */
+  pool?: BufferPool;
 }
 
 /**
@@ -74,8 +77,9 @@ export function* dataEvents(fd: number, path: Path, size: number, plan: ReadPlan
   for (const { start, end } of dataExtents(fd, size, plan.allocated)) {
     for (let pos = start; pos < end; ) {
       const want = Math.min(chunkSize, end - pos);
-      // Fresh memory each time: the encoder references large payloads until they are written out.
-      const buf = Buffer.allocUnsafe(want);
+      // The encoder references large payloads until they are written out: a pooled buffer comes
+      // back only when the output has written it, else this is fresh memory.
+      const buf = plan.pool?.take(want) ?? Buffer.allocUnsafe(want);
       const got = readFull(fd, buf, pos);
       if (got === 0) return written;
       yield { type: 'write', path, offset: pos, data: got < want ? buf.subarray(0, got) : buf };

@@ -9,6 +9,7 @@ import { fileEvents, otherEvents, type EntryContext, type ScanHooks } from './en
 import { PathFilter, type FilterRule } from './filter.js';
 import { HardLinks } from './hardlinks.js';
 import { metadataEvents, permissions } from './metadata.js';
+import type { BufferPool } from './buffer-pool.js';
 import { liveScanNote, problemFor, problemNote, type ScanProblem } from './problems.js';
 import { openScanRoot, type ScanRoot } from './root.js';
 import { direntKind, listDir, modeKind, RootPaths, type EntryKind } from './walk.js';
@@ -25,6 +26,8 @@ export interface ScanOptions {
   /** Told about every entry that changed, vanished or could not be read (its note is in the stream too). */
   onProblem?: (p: ScanProblem) => void;
   hooks?: ScanHooks;
+  /** Read buffers to reuse; the consumer must release each after the bytes left (see buffer-pool.ts). */
+  pool?: BufferPool;
 }
 
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
@@ -46,6 +49,7 @@ export function* scanEvents(root: string | ScanRoot, options: ScanOptions = {}):
   const onProblem = options.onProblem ?? (() => {});
   const ctx: EntryContext = {
     chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+    pool: options.pool,
     links: new HardLinks(),
     hooks: options.hooks ?? {},
     problem: (p) => {

@@ -81,6 +81,7 @@ async function capture(argv: CaptureArgs): Promise<number> {
   const { describeProblem } = await import('../capture/problems.js');
   const { openScanRoot } = await import('../capture/root.js');
   const { DEFAULT_CHUNK_SIZE, scanEvents } = await import('../capture/scan.js');
+  const { BufferPool } = await import('../capture/buffer-pool.js');
   for (const [flag, why] of NOT_BUILT) {
     if (argv[flag] !== undefined && argv[flag] !== false) throw new RillError('unimplemented', `--${flag}: ${why}`);
   }
@@ -95,8 +96,11 @@ async function capture(argv: CaptureArgs): Promise<number> {
   }
 
   const counts: Record<ProblemCode, number> = { changed: 0, vanished: 0, unreadable: 0 };
+  // Read buffers come back once the output has written them (no fresh memory per chunk).
+  const pool = new BufferPool(chunkSize);
   const events = scanEvents(root, {
     chunkSize,
+    pool,
     filter,
     oneFileSystem: argv['one-file-system'] === true,
     onProblem: (p) => {
@@ -111,9 +115,14 @@ async function capture(argv: CaptureArgs): Promise<number> {
     source: argv.source,
     full: true,
   });
-  await encodeTo(argv.output, header, async (encoder) => {
-    await writeEvents(events, encoder);
-  });
+  await encodeTo(
+    argv.output,
+    header,
+    async (encoder) => {
+      await writeEvents(events, encoder);
+    },
+    (chunk) => pool.release(chunk),
+  );
 
   const moved = counts.changed + counts.vanished;
   if (moved > 0) {

@@ -111,6 +111,26 @@ test('replaying onto an up-to-date copy again changes nothing', (t) => {
   }
 });
 
+test('a slow reader downstream: capture reuses its read buffers only after they were written out', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    // Every 4 KiB of every file differs, so a buffer reused too early would show as wrong bytes.
+    const entries: EntrySpec[] = Array.from({ length: 6 }, (_, f) => {
+      const data = Buffer.alloc(3 * MiB + f * 1000);
+      for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((f * 0x1000000 + i) >>> 0, i);
+      return { type: 'file' as const, path: `f${f}`, content: data };
+    });
+    makeTree(`${dir}/src`, entries);
+    const throttle = `python3 -c 'import sys,time\nwhile True:\n d=sys.stdin.buffer.read(65536)\n if not d: break\n sys.stdout.buffer.write(d); time.sleep(0.002)'`;
+    const r = sh(`rill capture --scan ${q(dir)}/src | ${throttle} | rill replay ${q(dir)}/dst && rill verify ${q(dir)}/src ${q(dir)}/dst`);
+    assert.equal(r.code, 0, r.stderr + r.stdout.toString());
+    const viaFile = sh(`rill capture --scan -o ${q(dir)}/s.rill ${q(dir)}/src && rill replay ${q(dir)}/dst2 ${q(dir)}/s.rill && rill verify ${q(dir)}/src ${q(dir)}/dst2`);
+    assert.equal(viaFile.code, 0, viaFile.stderr + viaFile.stdout.toString());
+  } finally {
+    cleanup();
+  }
+});
+
 test('a damaged stream stops replay at the damage: exit 3, position named, no partial file', (t) => {
   const { dir, cleanup } = tempDir();
   try {
