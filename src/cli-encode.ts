@@ -2,6 +2,7 @@
 import { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { openOutput } from './cli-io.js';
+import { RillError, ioError } from './errors.js';
 import type { HeaderInit, StreamEncoder } from './stream/encode.js';
 
 /**
@@ -20,21 +21,29 @@ export async function encodeTo(
   const encoder = new StreamEncoder(header);
   const done = pipeline(encoder, onWritten === undefined ? out.stream : notifying(out.stream, onWritten));
   done.catch(() => {});
+  // If the output fails first (no such directory, a closed pipe), the producer may be left waiting
+  // for a 'drain' that never comes: the output's failure must end the wait.
+  const outputFailed = done.then(() => new Promise<never>(() => {}));
   try {
-    await produce(encoder);
+    await Promise.race([produce(encoder), outputFailed]);
     encoder.end();
     await done;
     out.commit();
   } catch (err) {
     encoder.destroy();
     out.abort();
+    // A failure of the output file itself is named by the path the user gave, not the temporary one.
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (output !== undefined && !(err instanceof RillError) && code !== undefined && code !== 'EPIPE') {
+      throw ioError('cannot write the stream to', output, err);
+    }
     throw err;
   }
 }
 
 /** A writable in front of dest that reports each chunk after dest's write of it completed. */
 function notifying(dest: Writable, onWritten: (chunk: Buffer) => void): Writable {
-  return new Writable({
+  const sink = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _enc, cb) {
       dest.write(chunk, (err) => {
@@ -63,4 +72,7 @@ function notifying(dest: Writable, onWritten: (chunk: Buffer) => void): Writable
       cb(err);
     },
   });
+  // dest is outside the pipeline: its failures (a missing directory, a full disk) end the sink.
+  dest.on('error', (err) => sink.destroy(err));
+  return sink;
 }

@@ -57,6 +57,14 @@ export async function run(command: string, body: () => Promise<number | void>): 
     if (isEpipe(err)) finish(EXIT.pipe);
   });
   process.once('SIGINT', () => finish(EXIT.interrupted));
+  // Node exits 0 when its event loop empties, even with this command still awaiting something:
+  // that is a bug in rill, and must never look like success.
+  process.once('beforeExit', () => {
+    if (!exiting) {
+      process.stderr.write(`rill ${command}: internal error: stopped before finishing (nothing left to wait for); please report this\n`);
+      finish(70);
+    }
+  });
   let code: number;
   try {
     widenStdioPipes();

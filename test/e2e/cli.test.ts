@@ -74,3 +74,12 @@ for (const cmd of ['capture', 'replay', 'verify', 'dump', 'undump']) {
     assert.deepEqual([...help].sort(), [...man].sort());
   });
 }
+
+test('an output that cannot be written fails with 5 naming it, even when the input was fully read', () => {
+  const header = '{"type":"header","magic":"rill","version":1,"source":"s","node":"n","kind":"tree","created":"0","root":{"path":"/"}}';
+  for (const input of [`${header}\n{"type":"end"}\n`, `${header}\n${'{"type":"mkdir","seq":1,"path":"a","mode":493}\n'}{"type":"end"}\n`]) {
+    const r = rill(['undump', '-o', '/nonexistent-dir/out.rill'], input);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /^rill undump: cannot write the stream to "\/nonexistent-dir\/out\.rill": ENOENT/);
+  }
+});
