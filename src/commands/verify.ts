@@ -1,7 +1,7 @@
 // rill verify A B: options → verifyTrees → one line per difference → exit 0 identical, 1 different, 2 error.
-import { once } from 'node:events';
 import type { CommandModule } from 'yargs';
 import { EXIT, reportError, run } from '../cli-run.js';
+import { endOutput, writeLine } from '../cli-lines.js';
 import type { Difference } from '../verify/difference.js';
 
 /** verify's documented exit code for any error (unreadable tree, bad usage); other commands use 2..6. */
@@ -18,11 +18,6 @@ interface VerifyArgs {
   xattrs: boolean;
   sparse: boolean;
   jobs: number;
-}
-
-/** Writes a line to stdout, waiting when the pipe is full. */
-function writeLine(line: string): Promise<void> | void {
-  if (!process.stdout.write(`${line}\n`)) return once(process.stdout, 'drain').then(() => undefined);
 }
 
 async function verify(argv: VerifyArgs): Promise<number> {
@@ -45,7 +40,8 @@ async function verify(argv: VerifyArgs): Promise<number> {
     maxDifferences: argv.quiet ? 1 : Infinity,
   }, sink);
   if (argv.json) await writeLine(summaryJson(summary));
-  else if (!argv.quiet) process.stderr.write(`${summaryText(summary)}\n`);
+  await endOutput();
+  if (!argv.json && !argv.quiet) process.stderr.write(`${summaryText(summary)}\n`);
   return summary.differences === 0 ? EXIT.ok : EXIT.different;
 }
 

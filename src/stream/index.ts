@@ -3,5 +3,5 @@ export * from './events.js';
 export * from './path.js';
 export { StreamEncoder, newHeader, type EncoderOptions, type HeaderInit } from './encode.js';
 export { StreamDecoder, type DecoderOptions } from './decode.js';
-export { readRecords, type ReadOptions } from './inputs.js';
+export { readRecords, readBatches, type ReadOptions } from './inputs.js';
 export { Sequencer } from './sequence.js';

@@ -1,13 +1,13 @@
-// Runs the rill CLI from the TypeScript sources in a child process, as a user would run bin/rill.
+// Runs bin/rill in a child process, as a user would (the built code: npm test builds first).
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { RILL } from '../helpers/cli.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = `import(${JSON.stringify(new URL('../../src/cli.ts', import.meta.url).href)}).then((m) => m.main(process.argv.slice(1)))`;
 
 /** node arguments that run `rill ARGS...` */
 export function rillArgv(args: string[]): string[] {
-  return ['--import', 'tsx', '-e', ENTRY, '--', ...args];
+  return [RILL, ...args];
 }
 
 export interface RunResult {

@@ -10,9 +10,9 @@ import { isRoot, requireCapability, tempDir } from '../helpers/tree.js';
 import { encode } from '../helpers/codec.js';
 import type { Event, EventInput } from '../../src/stream/events.js';
 import { temps } from './helpers.js';
+import { RILL } from '../helpers/cli.js';
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
-const ARGS = ['--import', 'tsx', '--input-type=module', '-e', `import { main } from ${JSON.stringify(CLI)}; main(process.argv.slice(1));`];
+const ARGS = [RILL];
 
 function rill(args: string[], input?: Buffer, asUser?: number): { status: number | null; stdout: string; stderr: string } {
   const r = asUser === undefined

@@ -3,11 +3,12 @@
 import { test, before, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { RILL } from '../helpers/cli.js';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { makeTree, tempDir, isRoot, type EntrySpec, type MetaSpec } from '../helpers/tree.js';
 
-const BIN = fileURLToPath(new URL('../../bin/rill', import.meta.url));
+const BIN = RILL;
 const BUILT = fileURLToPath(new URL('../../dist/commands/verify.js', import.meta.url));
 const T = 1732500000123456789n;
 
