@@ -16,6 +16,8 @@ export const EXIT = {
   io: 5,
   /** The command is part of the contract but not built yet. */
   unimplemented: 6,
+  /** The input does not fit: a stream of another source, a gap in seq, a foreign or stale state file. */
+  mismatch: 7,
   /** Killed by SIGINT. */
   interrupted: 130,
   /** Output pipe closed by the reader (128 + SIGPIPE), exits quietly. */
@@ -28,6 +30,7 @@ const KIND_EXIT: Record<ErrorKind, number> = {
   unsafe: EXIT.unsafe,
   io: EXIT.io,
   unimplemented: EXIT.unimplemented,
+  mismatch: EXIT.mismatch,
 };
 
 function isEpipe(err: unknown): boolean {

@@ -6,6 +6,7 @@ export type ErrorKind =
   | 'stream' // corrupt, truncated, malformed or unsupported stream input
   | 'unsafe' // refused: a path that would leave the root, a symlink in the way, a type conflict
   | 'io' // a file-system operation failed (ENOSPC, EACCES, a missing source, ...)
+  | 'mismatch' // the input does not fit: a stream of another source, a gap in seq, a foreign or stale state file
   | 'unimplemented'; // a command of the contract that is not built yet
 
 export interface StreamPosition {

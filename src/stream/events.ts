@@ -28,6 +28,7 @@ interface EventBase {
 export interface MkdirEvent extends EventBase { type: 'mkdir'; path: Path; mode: number }
 /** A new, empty regular file (an existing non-directory at that path is replaced). */
 export interface CreateEvent extends EventBase { type: 'create'; path: Path; mode: number }
+/** Data events (write, truncate, punch) name the volume itself with path '' in a volume stream. */
 export interface WriteEvent extends EventBase { type: 'write'; path: Path; offset: number; data: Buffer }
 export interface TruncateEvent extends EventBase { type: 'truncate'; path: Path; size: number }
 /** A range that reads back as zeros and, where the file system allows, occupies no space. */
@@ -84,8 +85,14 @@ export interface Header {
   root: { path: string; dev?: number; ino?: number };
   /** When the stream was started (ns since epoch). */
   created: Ns;
-  /** True when the stream carries the full state of the root, not a change set. */
+  /** True when the stream carries the full state of the root, not a change set: replay makes the replica exactly this. */
   full?: boolean;
+  /**
+   * A change set (incremental stream): the seq of the last event of this source the change set
+   * applies on top of. Its own events start after it. Replay refuses it unless the replica has
+   * applied this source through at least `base` (else seqs base+1.. would be missing).
+   */
+  base?: number;
 }
 
 /** Last record of every complete stream. */
@@ -118,9 +125,9 @@ type Fields<E> = { [K in Exclude<keyof E, 'type' | 'seq' | 'time'>]-?: FieldSpec
 export const EVENT_FIELDS: { [T in EventType]: Fields<EventOf<T>> } = {
   mkdir: { path: 'entry', mode: 'uint' },
   create: { path: 'entry', mode: 'uint' },
-  write: { path: 'entry', offset: 'uint', data: 'bytes' },
-  truncate: { path: 'entry', size: 'uint' },
-  punch: { path: 'entry', offset: 'uint', length: 'uint' },
+  write: { path: 'path', offset: 'uint', data: 'bytes' },
+  truncate: { path: 'path', size: 'uint' },
+  punch: { path: 'path', offset: 'uint', length: 'uint' },
   symlink: { path: 'entry', target: 'raw' },
   link: { path: 'entry', target: 'entry' },
   mknod: { path: 'entry', mode: 'uint', rdev: 'uint' },
@@ -142,7 +149,7 @@ export const EVENT_FIELDS: { [T in EventType]: Fields<EventOf<T>> } = {
 export const COMMON_FIELDS = { seq: 'uint', time: 'ns?' } as const satisfies Record<string, FieldSpec>;
 
 export const HEADER_FIELDS = {
-  magic: 'str', version: 'uint', source: 'str', node: 'str', kind: 'str', created: 'ns', full: 'bool?',
+  magic: 'str', version: 'uint', source: 'str', node: 'str', kind: 'str', created: 'ns', full: 'bool?', base: 'uint?',
 } as const satisfies Record<string, FieldSpec>;
 
 export const END_FIELDS = { count: 'uint', checksum: 'uint', lastSeq: 'uint?' } as const satisfies Record<string, FieldSpec>;
