@@ -49,7 +49,7 @@ export function* dataExtents(fd: number, size: number, allocated = 0): Generator
 }
 
 /** Reads until `buf` is full or the file ends; the number of bytes read. */
-function readFull(fd: number, buf: Buffer, position: number): number {
+export function readFull(fd: number, buf: Buffer, position: number): number {
   let got = 0;
   while (got < buf.length) {
     const n = readSync(fd, buf, got, buf.length - got, position + got);

@@ -1,0 +1,136 @@
+// Block deltas: a file or volume read once, hashed block by block (xxh64), and turned into the
+// write and punch events that bring a copy with the old hashes up to date. Used by incremental tree
+// scans (per regular file) and by volume mode (the whole file or device), so both agree exactly.
+import xxhash from 'xxhash-wasm';
+import type { EventInput, Path } from '../stream/events.js';
+import type { BufferPool } from './buffer-pool.js';
+import { dataExtents, readFull } from './file-data.js';
+
+/** Bytes of one block hash in a manifest: xxh64, little-endian. */
+export const HASH_BYTES = 8;
+/** Default --block-size (see bench/README.md: the trade between state size and delta size). */
+export const DEFAULT_BLOCK_SIZE = 64 * 1024;
+export const MIN_BLOCK_SIZE = 512;
+
+type Hasher = Awaited<ReturnType<typeof xxhash>>;
+let hasher: Hasher | undefined;
+
+/** Loads the WebAssembly hasher once; call before blockEvents (capture does at start-up). */
+export async function loadHasher(): Promise<void> {
+  hasher ??= await xxhash();
+}
+
+function h64(data: Uint8Array): bigint {
+  if (hasher === undefined) throw new Error('loadHasher() was not awaited before hashing');
+  return hasher.h64Raw(data);
+}
+
+const zeroHashes = new Map<number, bigint>();
+/** The hash of `length` zero bytes (a block inside a hole is not read). */
+function zeroHash(length: number): bigint {
+  let h = zeroHashes.get(length);
+  if (h === undefined) zeroHashes.set(length, (h = h64(Buffer.alloc(length))));
+  return h;
+}
+
+/** Number of blocks of a file of `size` bytes. */
+export function blockCount(size: number, blockSize: number): number {
+  return Math.ceil(size / blockSize);
+}
+
+/** What the copy is known to hold: its size and the hash of each block (HASH_BYTES each). */
+export interface KnownContent {
+  size: number;
+  hashes: Buffer;
+}
+
+export interface BlockPlan {
+  blockSize: number;
+  /** Largest data payload of one write event. */
+  chunkSize: number;
+  /** st_blocks * 512, to skip SEEK_DATA on small dense files (see dataExtents). */
+  allocated?: number;
+  /** Where read buffers come from; a buffer returns when the output wrote it. */
+  pool?: BufferPool;
+}
+
+/**
+ * Reads fd's [0, size) once and yields events that turn a copy holding `old` into this content:
+ * writes for blocks whose hash differs (runs of adjacent blocks merged, at most chunkSize each),
+ * punches for blocks that became holes. Without `old` (a new file, empty copy) every data block is
+ * written and holes are left alone. The caller emits the size change (truncate) when size differs
+ * from old.size, and a new file's final truncate when it ends in a hole. Returns the new hashes.
+ */
+export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPlan, old?: KnownContent): Generator<EventInput, Buffer> {
+  const bs = plan.blockSize;
+  const n = blockCount(size, bs);
+  const hashes = Buffer.allocUnsafe(n * HASH_BYTES);
+  const oldBlocks = old === undefined ? 0 : Math.min(old.hashes.length / HASH_BYTES, blockCount(old.size, bs));
+  const differs = (b: number, h: bigint): boolean => b >= oldBlocks || old!.hashes.readBigUInt64LE(b * HASH_BYTES) !== h;
+  const len = (b: number): number => Math.min(bs, size - b * bs);
+  // A read unit is whole blocks, at least chunkSize bytes when chunks are larger than blocks.
+  const unit = Math.max(bs, Math.floor(plan.chunkSize / bs) * bs);
+  let next = 0; // first block not yet hashed
+  let punchFrom = -1; // first block of a run of blocks to punch
+
+  function* flushPunch(upTo: number): Generator<EventInput> {
+    if (punchFrom < 0) return;
+    const offset = punchFrom * bs;
+    yield { type: 'punch', path, offset, length: Math.min(upTo * bs, size) - offset };
+    punchFrom = -1;
+  }
+
+  /** Blocks [next, end) lie entirely in a hole. */
+  function* holeBlocks(end: number): Generator<EventInput> {
+    for (; next < end; next++) {
+      const h = zeroHash(len(next));
+      hashes.writeBigUInt64LE(h, next * HASH_BYTES);
+      if (old !== undefined && next < oldBlocks && differs(next, h)) {
+        if (punchFrom < 0) punchFrom = next;
+      } else yield* flushPunch(next);
+    }
+    yield* flushPunch(next);
+  }
+
+  /** Blocks [next, end) are read, hashed, and the changed ones written. */
+  function* dataBlocks(end: number): Generator<EventInput> {
+    while (next < end) {
+      const first = next;
+      const last = Math.min(end, first + unit / bs); // exclusive
+      const want = Math.min(last * bs, size) - first * bs;
+      const buf = plan.pool?.take(want) ?? Buffer.allocUnsafe(want);
+      const got = readFull(fd, buf, first * bs);
+      if (got < want) buf.fill(0, got); // the file shrank while read: the caller's fstat sees that
+      let runStart = -1;
+      let shared = false; // buf is referenced by an event already: later runs get copies
+      const emit = (from: number, to: number): EventInput => {
+        const view = buf.subarray((from - first) * bs, Math.min(to * bs, size) - first * bs);
+        const data = shared ? Buffer.from(view) : view;
+        shared = true;
+        return { type: 'write', path, offset: from * bs, data };
+      };
+      for (let b = first; b < last; b++) {
+        const view = buf.subarray((b - first) * bs, (b - first) * bs + len(b));
+        const h = h64(view);
+        hashes.writeBigUInt64LE(h, b * HASH_BYTES);
+        if (differs(b, h)) {
+          if (runStart < 0) runStart = b;
+        } else if (runStart >= 0) {
+          yield emit(runStart, b);
+          runStart = -1;
+        }
+      }
+      if (runStart >= 0) yield emit(runStart, last);
+      if (!shared) plan.pool?.release(buf);
+      next = last;
+    }
+  }
+
+  for (const { start, end } of dataExtents(fd, size, plan.allocated)) {
+    const firstData = Math.floor(start / bs);
+    if (firstData > next) yield* holeBlocks(firstData);
+    yield* dataBlocks(Math.max(next, Math.ceil(end / bs)));
+  }
+  yield* holeBlocks(n);
+  return hashes;
+}
