@@ -1,6 +1,6 @@
-// The capture root, checked before anything is written: it must exist, be a directory (a single
-// file or block device is volume mode, a later issue) and be listable. Its identity goes into the
-// stream header.
+// The capture root, checked before anything is written: it must exist and be a listable directory
+// (a tree), or a regular file or block device (a volume, captured by blocks). Its identity goes
+// into the stream header and the state file.
 import { accessSync, constants, statSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
 import { RillError } from '../errors.js';
@@ -8,11 +8,12 @@ import { S_IFMT, S_IFREG } from './walk.js';
 
 const S_IFBLK = 0o060000;
 
-/** A checked capture root: as given, as an absolute path, and its stat (a symlink to a directory is followed). */
+/** A checked capture root: as given, as an absolute path, and its stat (a symlink to it is followed). */
 export interface ScanRoot {
   path: string;
   abs: string;
   st: BigIntStats;
+  kind: 'tree' | 'volume';
 }
 
 /** Checks ROOT; errors name it and say what to do. */
@@ -28,15 +29,13 @@ export function openScanRoot(root: string): ScanRoot {
   }
   if (!st.isDirectory()) {
     const type = Number(st.mode) & S_IFMT;
-    if (type === S_IFREG || type === S_IFBLK) {
-      throw new RillError('unimplemented', `capture root ${JSON.stringify(root)} is a ${type === S_IFREG ? 'regular file' : 'block device'}, not a directory: capturing a single file or block device (volume mode) is not built yet (issue #3)`, { path: root });
-    }
-    throw new RillError('usage', `capture root ${JSON.stringify(root)} is not a directory`, { path: root, hint: 'name the directory to capture' });
+    if (type === S_IFREG || type === S_IFBLK) return { path: root, abs, st, kind: 'volume' };
+    throw new RillError('usage', `capture root ${JSON.stringify(root)} is not a directory, regular file or block device`, { path: root, hint: 'name a directory (a tree) or a file or block device (a volume)' });
   }
   try {
     accessSync(abs, constants.R_OK | constants.X_OK);
   } catch (err) {
     throw new RillError('io', `capture root ${JSON.stringify(root)} cannot be listed`, { path: root, cause: err, hint: 'run as a user who can read it' });
   }
-  return { path: root, abs, st };
+  return { path: root, abs, st, kind: 'tree' };
 }

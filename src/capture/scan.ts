@@ -3,6 +3,7 @@
 // after them (so its mtime survives); the root's metadata last; then a commit. Memory: one sorted
 // listing per directory level, plus the hard-linked inodes whose other names are still to come.
 import { lstatSync, type BigIntStats, type Dirent } from 'node:fs';
+import { RillError } from '../errors.js';
 import type { EventInput, Path } from '../stream/events.js';
 import { bytesToPath, joinPath } from '../stream/path.js';
 import { fileEvents, otherEvents, type EntryContext, type ScanHooks } from './entry.js';
@@ -44,6 +45,7 @@ interface Frame {
 /** The scan as a lazy synchronous generator: the fastest way to consume it (no promise per event). */
 export function* scanEvents(root: string | ScanRoot, options: ScanOptions = {}): Generator<EventInput> {
   const r = typeof root === 'string' ? openScanRoot(root) : root;
+  if (r.kind !== 'tree') throw new RillError('usage', `${JSON.stringify(r.path)} is a volume (a file or block device): capture it with --state, or as a volume`, { path: r.path });
   const paths = new RootPaths(r.abs);
   const filter = options.filter instanceof PathFilter ? options.filter : new PathFilter(options.filter ?? []);
   const onProblem = options.onProblem ?? (() => {});

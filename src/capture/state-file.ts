@@ -2,6 +2,8 @@
 // (CBOR [codec, crc32, payload]), each payload a CBOR sequence of records; the first record is the
 // header, the last a trailer with the record count. Written to a temp file beside the target and
 // renamed over it only on commit (fsync before and after), so a failed run leaves the old state.
+// The trailer (count, checksum, the seq the state ends at) is the last frame, followed by that
+// frame's length as 4 big-endian bytes, so opening a state reads its header and trailer only.
 // Read sequentially (bounded memory) or at a record reference (frame offset, index in frame).
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -24,8 +26,6 @@ export interface StateHeader {
   node: string;
   /** The captured root: its absolute path and identity when the state was written. */
   root: { path: string; dev: number; ino: number };
-  /** seq of the last event of the stream this state describes the end of. */
-  lastSeq: number;
   blockSize: number;
   /** ms since the epoch. */
   created: number;
@@ -41,6 +41,8 @@ interface Trailer {
   end: true;
   count: number;
   checksum: number;
+  /** seq of the last event of the stream whose end this state describes. */
+  lastSeq: number;
 }
 
 function corrupt(file: string, why: string, offset?: number): RillError {
@@ -90,21 +92,25 @@ export class StateWriter {
     return ref;
   }
 
-  /** Writes the trailer and closes the temp file (still not in place). */
-  close(): void {
+  /** Writes the trailer (the stream this state describes ended at lastSeq) and closes the temp file (still not in place). */
+  close(lastSeq: number): void {
     if (this.closed) return;
     this.flushFrame();
-    const trailer: Trailer = { end: true, count: this.count, checksum: this.checksum };
+    const trailer: Trailer = { end: true, count: this.count, checksum: this.checksum, lastSeq };
     this.parts.push(Buffer.from(cborEncoder.encode(trailer)));
+    const before = this.offset;
     this.flushFrame();
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32BE(this.offset - before);
+    this.write(length);
     fsyncSync(this.fd);
     closeSync(this.fd);
     this.closed = true;
   }
 
   /** Puts the file in place atomically and durably. */
-  commit(): void {
-    this.close();
+  commit(lastSeq: number): void {
+    this.close(lastSeq);
     try {
       renameSync(this.temp, this.file);
       const dir = openSync(dirname(this.file), constants.O_RDONLY | constants.O_DIRECTORY);
@@ -159,9 +165,13 @@ export class StateWriter {
 /** Reads a state file: its header at once, records sequentially or by reference. */
 export class StateReader {
   readonly header: StateHeader;
+  /** seq of the last event of the stream whose end this state describes. */
+  readonly lastSeq: number;
   private readonly fd: number;
   private readonly size: number;
   private readonly first: number; // offset of the first record frame
+  private readonly trailerAt: number;
+  private readonly trailer: Trailer;
   private cached: { offset: number; records: unknown[] } | undefined;
 
   /** Opens and checks the signature and header; undefined when the file does not exist. */
@@ -191,7 +201,7 @@ export class StateReader {
     if (!sig.equals(STATE_SIGNATURE)) throw corrupt(file, 'it is not a rill state file (wrong signature)', 0);
     const { records, next } = this.frameAt(STATE_SIGNATURE.length);
     const h = records[0] as StateHeader | undefined;
-    if (records.length !== 1 || h?.magic !== STATE_MAGIC || typeof h.source !== 'string' || !Number.isSafeInteger(h.lastSeq) || !(h.blockSize >= 1)) {
+    if (records.length !== 1 || h?.magic !== STATE_MAGIC || typeof h.source !== 'string' || !(h.blockSize >= 1)) {
       throw corrupt(file, 'its header is not a rill state header', STATE_SIGNATURE.length);
     }
     if (h.version !== STATE_VERSION) {
@@ -199,6 +209,13 @@ export class StateReader {
     }
     this.header = h;
     this.first = next;
+    if (this.size < next + 4) throw corrupt(file, 'it ends without its trailer (truncated)', this.size);
+    const length = this.read(this.size - 4, 4).readUInt32BE(0);
+    this.trailerAt = this.size - 4 - length;
+    const t = this.trailerAt >= next ? (this.frameAt(this.trailerAt).records[0] as Partial<Trailer> | undefined) : undefined;
+    if (t?.end !== true || !Number.isSafeInteger(t.lastSeq) || !Number.isSafeInteger(t.count)) throw corrupt(file, 'its trailer is missing (truncated?)', this.trailerAt);
+    this.trailer = t as Trailer;
+    this.lastSeq = this.trailer.lastSeq;
   }
 
   /** Every record in order, with its reference; checks the trailer (a truncated file is an error). */
@@ -206,21 +223,17 @@ export class StateReader {
     let offset = this.first;
     let count = 0;
     let checksum = chainChecksum(0, this.crcAt(STATE_SIGNATURE.length));
-    for (;;) {
-      if (offset >= this.size) throw corrupt(this.file, 'it ends without its trailer (truncated)', offset);
+    while (offset < this.trailerAt) {
       const { records, next, crc } = this.frameAt(offset);
       for (let i = 0; i < records.length; i++) {
-        const rec = records[i] as Partial<Trailer> | undefined;
-        if (rec !== null && typeof rec === 'object' && rec.end === true) {
-          if (i !== records.length - 1 || next !== this.size) throw corrupt(this.file, 'data after its trailer', offset);
-          if (rec.count !== count || rec.checksum !== checksum) throw corrupt(this.file, 'its trailer does not match its records (frames lost or reordered)', offset);
-          return;
-        }
         count++;
-        yield [offset * REFS_PER_FRAME + i, rec];
+        yield [offset * REFS_PER_FRAME + i, records[i]];
       }
       checksum = chainChecksum(checksum, crc);
       offset = next;
+    }
+    if (offset !== this.trailerAt || this.trailer.count !== count || this.trailer.checksum !== checksum) {
+      throw corrupt(this.file, 'its trailer does not match its records (frames lost, added or reordered)', offset);
     }
   }
 

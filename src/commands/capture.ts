@@ -3,7 +3,9 @@ import type { CommandModule } from 'yargs';
 import { run } from '../cli-run.js';
 import { encodeTo } from '../cli-encode.js';
 import { RillError } from '../errors.js';
-import type { ProblemCode } from '../capture/problems.js';
+import { resolve } from 'node:path';
+import type { ProblemCode, ScanProblem } from '../capture/problems.js';
+import type { CaptureSource } from '../capture/source.js';
 
 interface CaptureArgs {
   root?: string;
@@ -13,6 +15,8 @@ interface CaptureArgs {
   journal?: string;
   control?: string;
   state?: string;
+  full?: boolean;
+  checksum?: boolean;
   include?: string | string[];
   exclude?: string | string[];
   'one-file-system'?: boolean;
@@ -29,7 +33,6 @@ const NOT_BUILT: [keyof CaptureArgs, string][] = [
   ['mount', 'the FUSE capture layer is not built yet (issue #6 builds it)'],
   ['journal', 'capturing into a journal directory is not built yet (issues #4 and #6 build it)'],
   ['control', 'the control socket is not built yet (issue #6 builds it)'],
-  ['state', 'incremental capture against a state manifest is not built yet (issue #3 builds it)'],
 ];
 
 const MAX_CHUNK = 64 * 1024 * 1024;
@@ -55,19 +58,23 @@ export const captureCommand: CommandModule<object, CaptureArgs> = {
       .option('mount', { type: 'boolean', describe: 'exact ordered capture through a FUSE layer over ROOT (not built yet: issue #6)' })
       .option('journal', { type: 'string', requiresArg: true, describe: 'write into the journal directory DIR (not built yet: issues #4, #6)' })
       .option('control', { type: 'string', requiresArg: true, describe: 'listen for bookmark/pause requests on SOCK (not built yet: issue #6)' })
-      .option('state', { type: 'string', requiresArg: true, describe: 'incremental scan against the state manifest FILE (not built yet: issue #3)' })
+      .option('state', { type: 'string', requiresArg: true, describe: 'emit only the changes since the run that wrote the state manifest FILE (kept outside ROOT), then update it' })
+      .option('full', { type: 'boolean', describe: 'with --state: emit a full stream (rebuilding the state, even a foreign or corrupt one)' })
+      .option('checksum', { type: 'boolean', describe: 'with --state: hash every file instead of trusting size, mtime and ctime' })
       .option('include', { type: 'string', requiresArg: true, describe: 'include paths matching GLOB (rsync rules, in order with --exclude; repeatable)' })
       .option('exclude', { type: 'string', requiresArg: true, describe: 'exclude paths matching GLOB; an excluded directory is not descended into (repeatable)' })
       .option('one-file-system', { alias: 'x', type: 'boolean', describe: 'do not descend into other file systems (mount points stay, empty)' })
-      .option('block-size', { type: 'string', requiresArg: true, describe: 'block size N for block deltas of incremental modes (no effect on a full scan)' })
+      .option('block-size', { type: 'string', requiresArg: true, describe: 'block size N of the hashes in the state (default 64K; a change re-sends whole blocks)' })
       .option('chunk-size', { type: 'string', requiresArg: true, default: '256K', describe: 'largest data payload of one write event' })
       .option('node', { type: 'string', requiresArg: true, describe: 'node name recorded in the header (default: host name)' })
       .option('source', { type: 'string', requiresArg: true, describe: 'source id recorded in the header (default: a new random UUID)' })
       .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the stream to FILE (complete or not at all) instead of stdout' })
       .example('rill capture --scan /srv/data | rill replay /mnt/copy', 'copy a tree exactly')
+      .example('rill capture --scan --state /var/lib/rill/data.state /srv/data | rill replay /mnt/copy', 'the first run copies everything, later runs only what changed')
+      .example('rill capture --scan --state vm.state --block-size 4K vm.img | ssh b rill replay /srv/vm.img', 'replicate a VM image by changed blocks')
       .example("rill capture --scan --exclude '*.tmp' --exclude /cache/ /home -o home.rill", 'a full stream of /home without temporary files and the top-level cache directory')
       .epilogue(
-        'A scan reads a live tree: it is not a consistent point in time. Entries that change, vanish or cannot be read while it runs get a note in the stream and a warning here. Exit codes: 0 ok (warnings aside), 2 usage, 5 entries could not be read (the stream is complete without them) or ROOT is missing, 6 a mode not built yet.',
+        'ROOT is a directory (a tree), or a regular file or block device (a volume, captured by blocks). A scan reads a live tree: it is not a consistent point in time. Entries that change, vanish or cannot be read while it runs get a note in the stream and a warning here. The state file is replaced only after the whole stream was written; a failed run leaves it, so the next run sends the changes again. Exit codes: 0 ok (warnings aside), 2 usage, 5 entries could not be read (the stream is complete without them) or ROOT is missing, 6 a mode not built yet, 7 the state file belongs to another root or source, or is corrupt (--full rebuilds it).',
       ),
   handler: (argv) => run('capture', () => capture(argv)),
 };
@@ -75,54 +82,79 @@ export const captureCommand: CommandModule<object, CaptureArgs> = {
 async function capture(argv: CaptureArgs): Promise<number> {
   // Loaded here, not at start-up: every rill process pays only for the command it runs.
   const { newHeader } = await import('../stream/encode.js');
+  const { Sequencer } = await import('../stream/sequence.js');
   const { writeEvents } = await import('../capture/emit.js');
   const { PathFilter } = await import('../capture/filter.js');
   const { filterRulesFromArgv } = await import('../capture/filter-argv.js');
   const { describeProblem } = await import('../capture/problems.js');
   const { openScanRoot } = await import('../capture/root.js');
-  const { DEFAULT_CHUNK_SIZE, scanEvents } = await import('../capture/scan.js');
+  const { DEFAULT_CHUNK_SIZE } = await import('../capture/scan.js');
+  const { DEFAULT_BLOCK_SIZE, MIN_BLOCK_SIZE, loadHasher } = await import('../capture/blocks.js');
   const { BufferPool } = await import('../capture/buffer-pool.js');
+  const { planFromState } = await import('../capture/state-plan.js');
   for (const [flag, why] of NOT_BUILT) {
     if (argv[flag] !== undefined && argv[flag] !== false) throw new RillError('unimplemented', `--${flag}: ${why}`);
   }
   if (!argv.scan) throw new RillError('usage', 'say how to capture: --scan walks ROOT once and emits its full state', { hint: "see 'rill capture --help'" });
   if (argv.root === undefined) throw new RillError('usage', 'name the directory to capture: rill capture --scan ROOT');
+  for (const flag of ['full', 'checksum'] as const) {
+    if (argv[flag] === true && argv.state === undefined) throw new RillError('usage', `--${flag} needs --state FILE (without a state every scan is full)`);
+  }
   const filter = new PathFilter(filterRulesFromArgv(process.argv.slice(2), argv));
   const chunkSize = parseSize(argv['chunk-size'] ?? String(DEFAULT_CHUNK_SIZE), '--chunk-size', 1, MAX_CHUNK);
-  if (argv['block-size'] !== undefined) parseSize(argv['block-size'], '--block-size', 512, MAX_CHUNK);
+  const blockSize = argv['block-size'] === undefined ? undefined : parseSize(argv['block-size'], '--block-size', MIN_BLOCK_SIZE, MAX_CHUNK);
   const root = openScanRoot(argv.root);
   if (argv.output === undefined && process.stdout.isTTY) {
     throw new RillError('usage', 'refusing to write a binary stream to a terminal', { hint: 'pipe it into a command (rill replay, rill dump) or use --output FILE' });
   }
+  const identity = { path: root.abs, dev: Number(root.st.dev), ino: Number(root.st.ino) };
+  const stateFile = argv.state === undefined ? undefined : resolve(argv.state);
+  if (stateFile !== undefined) checkStateOutside(stateFile, root.abs, root.kind);
+  const plan = stateFile === undefined
+    ? undefined
+    : planFromState({ file: stateFile, kind: root.kind, root: identity, full: argv.full === true, source: argv.source, blockSize }, DEFAULT_BLOCK_SIZE);
+  await loadHasher();
 
   const counts: Record<ProblemCode, number> = { changed: 0, vanished: 0, unreadable: 0 };
   // Read buffers come back once the output has written them (no fresh memory per chunk).
   const pool = new BufferPool(chunkSize);
-  const events = scanEvents(root, {
+  const common = {
     chunkSize,
     pool,
-    filter,
-    oneFileSystem: argv['one-file-system'] === true,
-    onProblem: (p) => {
+    blockSize: plan?.blockSize ?? blockSize ?? DEFAULT_BLOCK_SIZE,
+    onProblem: (p: ScanProblem) => {
       counts[p.code]++;
       process.stderr.write(`rill capture: warning: ${describeProblem(p)}\n`);
     },
-  });
-  const header = newHeader({
-    kind: 'tree',
-    root: { path: root.abs, dev: Number(root.st.dev), ino: Number(root.st.ino) },
-    node: argv.node,
-    source: argv.source,
-    full: true,
-  });
-  await encodeTo(
-    argv.output,
-    header,
-    async (encoder) => {
-      await writeEvents(events, encoder);
-    },
-    (chunk) => pool.release(chunk),
-  );
+  };
+  let source: CaptureSource;
+  if (root.kind === 'volume') {
+    const { volumeCapture } = await import('../capture/volume.js');
+    source = volumeCapture(root, { ...common, plan, stateFile, node: argv.node });
+  } else if (plan !== undefined) {
+    const { treeCapture } = await import('../capture/incremental.js');
+    source = treeCapture(root, { ...common, plan, stateFile: stateFile!, node: argv.node, filter, oneFileSystem: argv['one-file-system'] === true, checksum: argv.checksum === true });
+  } else {
+    const { scanEvents } = await import('../capture/scan.js');
+    const events = scanEvents(root, { ...common, filter, oneFileSystem: argv['one-file-system'] === true });
+    source = { events, commit() {}, abort() {} };
+  }
+  const header = newHeader({ kind: root.kind, root: identity, node: argv.node, source: plan?.source ?? argv.source, full: plan?.full ?? true, base: plan?.base });
+  const seq = new Sequencer(plan?.firstSeq ?? 1);
+  try {
+    await encodeTo(
+      argv.output,
+      header,
+      async (encoder) => {
+        await writeEvents(source.events, encoder, { seq });
+      },
+      (chunk) => pool.release(chunk),
+    );
+  } catch (err) {
+    source.abort();
+    throw err;
+  }
+  source.commit(seq.last);
 
   const moved = counts.changed + counts.vanished;
   if (moved > 0) {
@@ -135,4 +167,10 @@ async function capture(argv: CaptureArgs): Promise<number> {
     throw new RillError('io', `${counts.unreadable} ${counts.unreadable === 1 ? 'entry' : 'entries'} could not be read (see the warnings above); the stream is complete without them`);
   }
   return 0;
+}
+
+/** The state file must not be inside the captured tree (it would capture itself, and change every run). */
+function checkStateOutside(stateFile: string, root: string, kind: 'tree' | 'volume'): void {
+  const inside = kind === 'tree' ? stateFile === root || stateFile.startsWith(root.endsWith('/') ? root : `${root}/`) : stateFile === root;
+  if (inside) throw new RillError('usage', `--state ${JSON.stringify(stateFile)} is inside the captured ${kind === 'tree' ? 'tree' : 'volume'} ${root}`, { hint: 'keep the state file elsewhere, e.g. /var/lib/rill/NAME.state' });
 }

@@ -41,6 +41,7 @@ export function newHeader(init: {
   node?: string;
   source?: string;
   full?: boolean;
+  base?: number;
 }): HeaderInit {
   const h: HeaderInit = {
     source: init.source ?? randomUUID(),
@@ -50,6 +51,7 @@ export function newHeader(init: {
     created: BigInt(Date.now()) * 1_000_000n,
   };
   if (init.full !== undefined) h.full = init.full;
+  if (init.base !== undefined) h.base = init.base;
   return h;
 }
 
