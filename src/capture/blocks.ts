@@ -25,6 +25,13 @@ function h64(data: Uint8Array): bigint {
   return hasher.h64Raw(data);
 }
 
+/** xxh64 of data as HASH_BYTES bytes (little-endian), as manifests store it. */
+export function hashBytes(data: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(HASH_BYTES);
+  out.writeBigUInt64LE(h64(data));
+  return out;
+}
+
 const zeroHashes = new Map<number, bigint>();
 /** The hash of `length` zero bytes (a block inside a hole is not read). */
 function zeroHash(length: number): bigint {
@@ -38,10 +45,21 @@ export function blockCount(size: number, blockSize: number): number {
   return Math.ceil(size / blockSize);
 }
 
+/**
+ * Old hashes looked up one block at a time, in increasing block order (volume mode streams them
+ * from the state file beside the read instead of holding them all). `at` returns undefined for a
+ * block whose content is unknown: it is written when it holds data and punched when it is a hole.
+ */
+export interface HashLookup {
+  /** Blocks [0, blocks) are compared against `at`; blocks past it count as new. */
+  blocks: number;
+  at(block: number): bigint | undefined;
+}
+
 /** What the copy is known to hold: its size and the hash of each block (HASH_BYTES each). */
 export interface KnownContent {
   size: number;
-  hashes: Buffer;
+  hashes: Buffer | HashLookup;
 }
 
 export interface BlockPlan {
@@ -52,6 +70,11 @@ export interface BlockPlan {
   allocated?: number;
   /** Where read buffers come from; a buffer returns when the output wrote it. */
   pool?: BufferPool;
+  /**
+   * Receives each new hash in block order instead of the returned Buffer (which is then empty), so
+   * a huge volume's hashes go to its state file as they are made (bounded memory).
+   */
+  onHash?: (block: number, hash: bigint) => void;
 }
 
 /**
@@ -64,9 +87,14 @@ export interface BlockPlan {
 export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPlan, old?: KnownContent): Generator<EventInput, Buffer> {
   const bs = plan.blockSize;
   const n = blockCount(size, bs);
-  const hashes = Buffer.allocUnsafe(n * HASH_BYTES);
-  const oldBlocks = old === undefined ? 0 : Math.min(old.hashes.length / HASH_BYTES, blockCount(old.size, bs));
-  const differs = (b: number, h: bigint): boolean => b >= oldBlocks || old!.hashes.readBigUInt64LE(b * HASH_BYTES) !== h;
+  const onHash = plan.onHash;
+  const hashes = Buffer.allocUnsafe(onHash === undefined ? n * HASH_BYTES : 0);
+  const put = onHash ?? ((b: number, h: bigint): void => void hashes.writeBigUInt64LE(h, b * HASH_BYTES));
+  const known = old?.hashes;
+  const oldBlocks = known === undefined ? 0 : Buffer.isBuffer(known) ? Math.min(known.length / HASH_BYTES, blockCount(old!.size, bs)) : known.blocks;
+  const differs = Buffer.isBuffer(known)
+    ? (b: number, h: bigint): boolean => b >= oldBlocks || known.readBigUInt64LE(b * HASH_BYTES) !== h
+    : (b: number, h: bigint): boolean => b >= oldBlocks || known!.at(b) !== h;
   const len = (b: number): number => Math.min(bs, size - b * bs);
   // A read unit is whole blocks, at least chunkSize bytes when chunks are larger than blocks.
   const unit = Math.max(bs, Math.floor(plan.chunkSize / bs) * bs);
@@ -84,7 +112,7 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
   function* holeBlocks(end: number): Generator<EventInput> {
     for (; next < end; next++) {
       const h = zeroHash(len(next));
-      hashes.writeBigUInt64LE(h, next * HASH_BYTES);
+      put(next, h);
       if (old !== undefined && next < oldBlocks && differs(next, h)) {
         if (punchFrom < 0) punchFrom = next;
       } else yield* flushPunch(next);
@@ -112,7 +140,7 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
       for (let b = first; b < last; b++) {
         const view = buf.subarray((b - first) * bs, (b - first) * bs + len(b));
         const h = h64(view);
-        hashes.writeBigUInt64LE(h, b * HASH_BYTES);
+        put(b, h);
         if (differs(b, h)) {
           if (runStart < 0) runStart = b;
         } else if (runStart >= 0) {

@@ -32,7 +32,7 @@ export interface EntryContext {
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Opens without touching atime where allowed (O_NOATIME needs ownership or CAP_FOWNER). */
-function openNoFollow(abs: string | Buffer): number {
+export function openNoFollow(abs: string | Buffer): number {
   try {
     return openSync(abs, OPEN_FLAGS | constants.O_NOATIME);
   } catch (err) {

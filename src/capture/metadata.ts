@@ -13,7 +13,12 @@ const PERMS = 0o7777;
 const NO_XATTRS = new Set(['ENOTSUP', 'EOPNOTSUPP']);
 
 /** An entry's xattrs, names in byte order, read without following a final symlink. */
-export function readXattrs(abs: string | Buffer): { name: Buffer; value: Buffer }[] {
+export interface Xattr {
+  name: Buffer;
+  value: Buffer;
+}
+
+export function readXattrs(abs: string | Buffer): Xattr[] {
   let names: Buffer[];
   try {
     names = sys.listXattr(abs);
@@ -23,7 +28,7 @@ export function readXattrs(abs: string | Buffer): { name: Buffer; value: Buffer 
   }
   if (names.length === 0) return [];
   names.sort(Buffer.compare);
-  const out: { name: Buffer; value: Buffer }[] = [];
+  const out: Xattr[] = [];
   for (const name of names) {
     const value = sys.getXattr(abs, name);
     if (value !== null) out.push({ name, value }); // null: removed since it was listed
@@ -37,8 +42,8 @@ export function readXattrs(abs: string | Buffer): { name: Buffer; value: Buffer 
  * does not stop an unprivileged replay from setting user.* attributes. The xattrs are read before
  * anything is yielded, so a failure leaves no half-emitted metadata.
  */
-export function* metadataEvents(path: Path, abs: string | Buffer, st: BigIntStats, chmod: ChmodPolicy): Generator<EventInput> {
-  const xattrs = readXattrs(abs);
+export function* metadataEvents(path: Path, abs: string | Buffer, st: BigIntStats, chmod: ChmodPolicy, read?: Xattr[]): Generator<EventInput> {
+  const xattrs = read ?? readXattrs(abs);
   yield { type: 'chown', path, uid: Number(st.uid), gid: Number(st.gid) };
   for (const x of xattrs) yield { type: 'setxattr', path, name: bytesToPath(x.name), value: x.value };
   const mode = Number(st.mode) & PERMS;

@@ -48,12 +48,12 @@ export function describeProblem(p: ScanProblem): string {
 }
 
 /** The first note of every scan: a walk of a live tree is not a point in time. */
-export function liveScanNote(root: string): EventInput {
+export function liveScanNote(root: string, what = 'full scan'): EventInput {
   return {
     type: 'note',
     code: 'live-scan',
     message:
-      `full scan of ${showPath(root)}: the tree was read while it may have been in use, so this stream is not a ` +
+      `${what} of ${showPath(root)}: the tree was read while it may have been in use, so this stream is not a ` +
       `consistent point in time; entries seen changing are marked by notes 'changed', 'vanished' or 'unreadable'`,
   };
 }

@@ -15,6 +15,10 @@ export interface NativeSys {
   punchHole(fd: number, offset: number, length: number): void;
   /** Grows a pipe's buffer; returns the new size, or 0 when fd is no pipe or it cannot be changed. */
   setPipeSize(fd: number, bytes: number): number;
+  /** Bytes of the block device open at fd (BLKGETSIZE64: fstat reports 0 for a device). */
+  blockDeviceSize(fd: number): number;
+  /** fallocate(ZERO_RANGE | KEEP_SIZE): [offset, offset+length) reads as zeros (block devices zero it in the kernel). */
+  zeroRange(fd: number, offset: number, length: number): void;
 }
 
 const require = createRequire(import.meta.url);
