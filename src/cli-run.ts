@@ -53,6 +53,16 @@ export function reportError(command: string, err: unknown): number {
 }
 
 let exiting = false;
+const cleanups = new Set<() => void>();
+
+/**
+ * Registers work to undo if the command ends early (EPIPE, SIGINT, an error): e.g. remove temp
+ * files so an interrupted run leaves the old state. Returns the function that unregisters it.
+ */
+export function onEarlyExit(fn: () => void): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
 
 /** Runs a command body; its resolved number (default 0) is the exit code. Never returns. */
 export async function run(command: string, body: () => Promise<number | void>): Promise<never> {
@@ -81,6 +91,13 @@ export async function run(command: string, body: () => Promise<number | void>): 
 function finish(code: number): never {
   if (!exiting) {
     exiting = true;
+    for (const fn of cleanups) {
+      try {
+        fn();
+      } catch {
+        // best effort: the exit code already tells what went wrong
+      }
+    }
     process.exitCode = code;
     // Let stdout drain before exiting (pipes are asynchronous in Node).
     if (code !== EXIT.pipe && process.stdout.writableLength > 0) {

@@ -1,6 +1,6 @@
 // rill capture: options → scan source → encoder → stdout or --output FILE; warnings and exit code.
 import type { CommandModule } from 'yargs';
-import { run } from '../cli-run.js';
+import { onEarlyExit, run } from '../cli-run.js';
 import { encodeTo } from '../cli-encode.js';
 import { RillError } from '../errors.js';
 import { resolve } from 'node:path';
@@ -141,6 +141,7 @@ async function capture(argv: CaptureArgs): Promise<number> {
   }
   const header = newHeader({ kind: root.kind, root: identity, node: argv.node, source: plan?.source ?? argv.source, full: plan?.full ?? true, base: plan?.base });
   const seq = new Sequencer(plan?.firstSeq ?? 1);
+  const unregister = onEarlyExit(() => source.abort());
   try {
     await encodeTo(
       argv.output,
@@ -151,9 +152,11 @@ async function capture(argv: CaptureArgs): Promise<number> {
       (chunk) => pool.release(chunk),
     );
   } catch (err) {
+    unregister();
     source.abort();
     throw err;
   }
+  unregister();
   source.commit(seq.last);
 
   const moved = counts.changed + counts.vanished;
