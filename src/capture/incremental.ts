@@ -37,7 +37,11 @@ export interface TreeCaptureOptions {
 /** The inode index of a manifest, read once in order. */
 function indexOf(reader: StateReader): InodeIndex {
   const index = new InodeIndex();
-  for (const [ref, rec] of reader.records()) index.add(decodeEntry(rec, reader).ino, ref);
+  for (const [ref, rec] of reader.records()) {
+    const ino = Array.isArray(rec) ? (rec[3] as unknown) : undefined; // the inode, without decoding the rest
+    if (typeof ino !== 'number') decodeEntry(rec, reader); // reports the corruption
+    index.add(ino as number, ref);
+  }
   index.seal();
   return index;
 }

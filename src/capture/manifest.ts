@@ -3,6 +3,7 @@
 // their depth, so a sequential reader rebuilds every path with a stack of names.
 import type { BigIntStats } from 'node:fs';
 import type { Path } from '../stream/events.js';
+import type { DirEntryStat } from './dir-stat.js';
 import { bytesToPath, joinPath } from '../stream/path.js';
 
 /** An extended attribute as the manifest remembers it: its name and the xxh64 of its value. */
@@ -47,6 +48,28 @@ export function fromStored(rec: unknown): ManifestEntry | undefined {
   if (typeof depth !== 'number' || typeof ino !== 'number' || typeof mtime !== 'bigint' || typeof ctime !== 'bigint' || typeof atime !== 'bigint') return undefined;
   const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.length);
   return { name: buf(name), depth, parent, ino, dev, mode, uid, gid, size, mtime, ctime, nlink, rdev, xattrs: xattrs === null ? null : xattrs.map(([n, h]) => [buf(n), buf(h)]), hashes: hashes === null ? null : buf(hashes), atime };
+}
+
+/** A manifest entry for a listed entry's lstat (xattrs and hashes to be filled in). */
+export function entryFromDirStat(d: DirEntryStat, depth: number, parent: number): ManifestEntry {
+  return {
+    name: d.name,
+    depth,
+    parent,
+    ino: d.ino,
+    dev: d.dev,
+    mode: d.mode,
+    uid: d.uid,
+    gid: d.gid,
+    size: d.size,
+    mtime: d.mtime,
+    ctime: d.ctime,
+    nlink: d.nlink,
+    rdev: d.rdev,
+    xattrs: null,
+    hashes: null,
+    atime: d.atime,
+  };
 }
 
 /** A manifest entry for a stat (xattrs and hashes to be filled in). */

@@ -19,6 +19,11 @@ export interface NativeSys {
   blockDeviceSize(fd: number): number;
   /** fallocate(ZERO_RANGE | KEEP_SIZE): [offset, offset+length) reads as zeros (block devices zero it in the kernel). */
   zeroRange(fd: number, offset: number, length: number): void;
+  /**
+   * A directory's entries with the lstat of each, in readdir order: names each followed by a NUL,
+   * stats STAT_FIELDS numbers an entry (see DirStat in src/capture/dir-stat.ts). Opens path O_NOFOLLOW.
+   */
+  statDir(path: string | Buffer): { names: Buffer; stats: Float64Array };
 }
 
 const require = createRequire(import.meta.url);
