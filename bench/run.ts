@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { smallFiles, largeFiles } from './corpus.js';
 import { codecBench } from './codec.js';
+import { incrementalBench } from './incremental.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -70,15 +71,22 @@ async function main(): Promise<void> {
   smallFiles(small, nSmall);
   largeFiles(large, largeMiB);
   const tree = [...benchTree(`${nSmall} small files`, small), ...benchTree(`${largeMiB} MiB large files`, large)];
+  const incremental = have('rsync') ? incrementalBench(rill, base, small, runs) : [];
   const codec = await codecBench(quick);
   const env = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), quick, runs, dir: base };
   mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'out', 'results.json'), JSON.stringify({ env, tree, codec }, null, 2));
+  writeFileSync(join(import.meta.dirname, 'out', 'results.json'), JSON.stringify({ env, tree, incremental, codec }, null, 2));
 
   console.log(`# rill benchmarks (${env.date}, node ${env.node}, ${env.cpus} cpus, median of ${runs} run(s), warm cache)\n`);
   console.log('| corpus | method | seconds | × tar\\|tar |');
   console.log('|---|---|---:|---:|');
   for (const r of tree) console.log(`| ${r.corpus} | ${r.method} | ${r.seconds.toFixed(2)} | ${r.ratioToTar.toFixed(2)} |`);
+  console.log(`\n| incremental, ${nSmall} small files | method | seconds | × rsync |`);
+  console.log('|---|---|---:|---:|');
+  for (const r of incremental) {
+    const rsync = incremental.find((x) => x.case === r.case && x.method.startsWith('rsync'))!.seconds;
+    console.log(`| ${r.case} | ${r.method} | ${r.seconds.toFixed(2)} | ${(r.seconds / rsync).toFixed(2)} |`);
+  }
   console.log('\n| codec | events | encode MB/s | encode events/s | decode MB/s | decode events/s |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const c of codec) {
