@@ -8,7 +8,7 @@ import type { EventInput } from '../stream/events.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { PathFilter } from './filter.js';
 import { InodeIndex } from './inode-index.js';
-import { decodeEntry } from './tree-fate.js';
+import { decodeEntry, placeKey, type Sides } from './tree-fate.js';
 import { liveScanNote, problemNote, type ScanProblem } from './problems.js';
 import type { ScanRoot } from './root.js';
 import type { CaptureSource } from './source.js';
@@ -34,16 +34,18 @@ export interface TreeCaptureOptions {
   onProblem?: (p: ScanProblem) => void;
 }
 
-/** The inode index of a manifest, read once in order. */
-function indexOf(reader: StateReader): InodeIndex {
-  const index = new InodeIndex();
+/** The indexes of a manifest by inode and by place, read once in order. */
+function indexesOf(reader: StateReader, byInode?: InodeIndex): { byInode: InodeIndex; byName: InodeIndex } {
+  const inodes = byInode ?? new InodeIndex();
+  const names = new InodeIndex();
   for (const [ref, rec] of reader.records()) {
-    const ino = Array.isArray(rec) ? (rec[3] as unknown) : undefined; // the inode, without decoding the rest
-    if (typeof ino !== 'number') decodeEntry(rec, reader); // reports the corruption
-    index.add(ino as number, ref);
+    const e = decodeEntry(rec, reader);
+    if (byInode === undefined) inodes.add(e.ino, ref);
+    names.add(placeKey(e.parent, e.name), ref);
   }
-  index.seal();
-  return index;
+  inodes.seal();
+  names.seal();
+  return { byInode: inodes, byName: names };
 }
 
 export function treeCapture(root: ScanRoot, options: TreeCaptureOptions): CaptureSource {
@@ -76,7 +78,12 @@ export function treeCapture(root: ScanRoot, options: TreeCaptureOptions): Captur
     const problems: ScanProblem[] = [];
     draft = walkToDraft(root, `${stateFile}.draft`, header, { filter: options.filter, oneFileSystem: options.oneFileSystem, problems });
     for (const p of problems) yield problem(p);
-    const sides = plan.old === undefined ? undefined : { old: plan.old, oldIndex: indexOf(plan.old), draft: draft.reader, newIndex: draft.index };
+    let sides: Sides | undefined;
+    if (plan.old !== undefined) {
+      const old = indexesOf(plan.old);
+      const now = indexesOf(draft.reader, draft.index);
+      sides = { old: plan.old, oldIndex: old.byInode, oldByName: old.byName, draft: draft.reader, newIndex: now.byInode, newByName: now.byName };
+    }
     writer = new StateWriter(stateFile, header);
     if (sides !== undefined) yield* retireOld(sides);
     yield* treeChanges({
