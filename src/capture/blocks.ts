@@ -40,6 +40,13 @@ function zeroHash(length: number): bigint {
   return h;
 }
 
+let zeros = Buffer.alloc(0);
+/** The block reads as all zeros (checked only when its hash is the zero block's). */
+function isZero(view: Buffer): boolean {
+  if (zeros.length < view.length) zeros = Buffer.alloc(view.length);
+  return view.equals(zeros.subarray(0, view.length));
+}
+
 /** Number of blocks of a file of `size` bytes. */
 export function blockCount(size: number, blockSize: number): number {
   return Math.ceil(size / blockSize);
@@ -75,6 +82,11 @@ export interface BlockPlan {
    * a huge volume's hashes go to its state file as they are made (bounded memory).
    */
   onHash?: (block: number, hash: bigint) => void;
+  /**
+   * Treat a data block that reads as all zeros like a hole: punched when it changed, never written
+   * (volume mode: a block device has no holes SEEK_DATA could report, and zeros need not travel).
+   */
+  zeroAsHole?: boolean;
 }
 
 /**
@@ -98,6 +110,7 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
   const len = (b: number): number => Math.min(bs, size - b * bs);
   // A read unit is whole blocks, at least chunkSize bytes when chunks are larger than blocks.
   const unit = Math.max(bs, Math.floor(plan.chunkSize / bs) * bs);
+  const zeroAsHole = plan.zeroAsHole === true;
   let next = 0; // first block not yet hashed
   let punchFrom = -1; // first block of a run of blocks to punch
 
@@ -117,7 +130,7 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
         if (punchFrom < 0) punchFrom = next;
       } else yield* flushPunch(next);
     }
-    yield* flushPunch(next);
+    // A run still open here goes on into the next blocks (zero blocks, more holes) or ends there.
   }
 
   /** Blocks [next, end) are read, hashed, and the changed ones written. */
@@ -131,34 +144,60 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
       if (got < want) buf.fill(0, got); // the file shrank while read: the caller's fstat sees that
       let runStart = -1;
       let shared = false; // buf is referenced by an event already: later runs get copies
-      const emit = (from: number, to: number): EventInput => {
-        const view = buf.subarray((from - first) * bs, Math.min(to * bs, size) - first * bs);
-        const data = shared ? Buffer.from(view) : view;
-        shared = true;
-        return { type: 'write', path, offset: from * bs, data };
-      };
+      /** Blocks [from, to) changed: their data extents are written, holes inside them punched (holes stay holes). */
+      function* emit(from: number, to: number): Generator<EventInput> {
+        const a = from * bs;
+        const b = Math.min(to * bs, size);
+        let pos = a;
+        for (const x of extents) {
+          if (x.end <= pos) continue;
+          if (x.start >= b) break;
+          const s = Math.max(pos, x.start);
+          const e = Math.min(b, x.end);
+          if (s > pos && old !== undefined) yield { type: 'punch', path, offset: pos, length: s - pos };
+          const view = buf.subarray(s - first * bs, e - first * bs);
+          yield { type: 'write', path, offset: s, data: shared ? Buffer.from(view) : view };
+          shared = true;
+          pos = e;
+        }
+        if (pos < b && old !== undefined) yield { type: 'punch', path, offset: pos, length: b - pos };
+      }
       for (let b = first; b < last; b++) {
         const view = buf.subarray((b - first) * bs, (b - first) * bs + len(b));
         const h = h64(view);
         put(b, h);
+        if (zeroAsHole && h === zeroHash(view.length) && isZero(view)) {
+          if (runStart >= 0) {
+            yield* emit(runStart, b);
+            runStart = -1;
+          }
+          if (differs(b, h)) {
+            if (punchFrom < 0) punchFrom = b;
+          } else yield* flushPunch(b);
+          continue;
+        }
+        yield* flushPunch(b);
         if (differs(b, h)) {
           if (runStart < 0) runStart = b;
         } else if (runStart >= 0) {
-          yield emit(runStart, b);
+          yield* emit(runStart, b);
           runStart = -1;
         }
       }
-      if (runStart >= 0) yield emit(runStart, last);
+      if (runStart >= 0) yield* emit(runStart, last);
       if (!shared) plan.pool?.release(buf);
       next = last;
     }
   }
 
-  for (const { start, end } of dataExtents(fd, size, plan.allocated)) {
+  // The file's data extents, once: changed blocks write only their data (see emit).
+  const extents = [...dataExtents(fd, size, plan.allocated)];
+  for (const { start, end } of extents) {
     const firstData = Math.floor(start / bs);
     if (firstData > next) yield* holeBlocks(firstData);
     yield* dataBlocks(Math.max(next, Math.ceil(end / bs)));
   }
   yield* holeBlocks(n);
+  yield* flushPunch(n);
   return hashes;
 }

@@ -14,7 +14,9 @@ import { sys } from '../../src/sys/native.js';
 /** Every entry below root (paths relative to it), parents before children. */
 function entries(root: string, rel = ''): { path: string; dir: boolean; file: boolean }[] {
   const out: { path: string; dir: boolean; file: boolean }[] = [];
-  for (const name of readdirSync(rel === '' ? root : `${root}/${rel}`).sort()) {
+  for (const raw of readdirSync(rel === '' ? root : `${root}/${rel}`, { encoding: 'buffer' })) {
+    const name = raw.toString();
+    if (!Buffer.from(name).equals(raw)) continue; // a non-UTF-8 name stays as it is (node's string paths cannot name it)
     const path = rel === '' ? name : `${rel}/${name}`;
     const st = lstatSync(`${root}/${path}`);
     out.push({ path, dir: st.isDirectory(), file: st.isFile() });
