@@ -32,6 +32,8 @@ export interface TreeCaptureOptions {
   /** Hash every file, not only those whose size, mtime or ctime moved. */
   checksum?: boolean;
   onProblem?: (p: ScanProblem) => void;
+  /** Test hook: called between the walk (pass 1) and the events (pass 2). */
+  afterWalk?: () => void;
 }
 
 /** The indexes of a manifest by inode and by place, read once in order. */
@@ -78,6 +80,7 @@ export function treeCapture(root: ScanRoot, options: TreeCaptureOptions): Captur
     const problems: ScanProblem[] = [];
     draft = walkToDraft(root, `${stateFile}.draft`, header, { filter: options.filter, oneFileSystem: options.oneFileSystem, problems });
     for (const p of problems) yield problem(p);
+    options.afterWalk?.();
     let sides: Sides | undefined;
     if (plan.old !== undefined) {
       const old = indexesOf(plan.old);

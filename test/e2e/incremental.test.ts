@@ -201,3 +201,27 @@ test('a write into a large file sends the changed block only', (t) => {
     cleanup();
   }
 });
+
+test('a replica changed behind rill’s back: verify finds it, a --full capture repairs it', (t) => {
+  if (!requireCapability(t, isRoot, 'root')) return;
+  const { dir, cleanup } = tempDir('rill-incr-');
+  try {
+    const src = `${dir}/src`;
+    const rep = `${dir}/rep`;
+    mkdirSync(`${src}/d`, { recursive: true });
+    writeFileSync(`${src}/d/a`, 'a'.repeat(100_000));
+    writeFileSync(`${src}/b`, 'b');
+    round(src, rep, `${dir}/state`);
+    writeFileSync(`${rep}/d/a`, 'tampered');
+    writeFileSync(`${rep}/extra`, 'not in the source');
+    mkdirSync(`${rep}/extra-dir/sub`, { recursive: true });
+    unlinkSync(`${rep}/b`);
+    const found = sh(`rill verify ${q(src)} ${q(rep)}`);
+    assert.equal(found.code, 1, 'verify reports the difference');
+    const repaired = sh(`rill capture --scan --state ${q(`${dir}/state`)} --full ${q(src)} | rill replay ${q(rep)} && rill verify ${q(src)} ${q(rep)}`);
+    assert.equal(repaired.code, 0, repaired.stderr);
+    round(src, rep, `${dir}/state`); // and change sets follow on from the repaired state
+  } finally {
+    cleanup();
+  }
+});
