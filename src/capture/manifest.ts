@@ -28,7 +28,7 @@ export interface ManifestEntry {
   rdev: number;
   /** Extended attributes (names in byte order); null when there are none. */
   xattrs: XattrDigest[] | null;
-  /** Block hashes of a regular file's content (see blocks.ts); null for other kinds. */
+  /** Block hashes of a regular file's content (see blocks.ts), the hash of a symlink's target; null for other kinds. */
   hashes: Buffer | null;
   /** Access time when stat'ed (what utimes sets with mtime; never compared). */
   atime: bigint;

@@ -227,19 +227,31 @@ export function* treeChanges(c: ChangeContext): Generator<EventInput> {
     if (n.nlink > 1) placed.set(key, { path, fresh: origin.kind === 'new', record: e, remaining: n.nlink - 1 });
   }
 
-  /** A symlink, fifo, socket or device node (their content cannot change without a new inode). */
+  /**
+   * A symlink, fifo, socket or device node. Their content cannot change in place, but an inode
+   * number can be reused by a new one: the target (its hash is kept) and rdev are compared whenever
+   * the change time moved, and a different one is created anew.
+   */
   function* other(n: ManifestEntry, path: Path, abs: string | Buffer, origin: NewOrigin, parent: Dir): Generator<EventInput> {
-    const old = origin.kind === 'new' ? undefined : origin.old;
+    let old = origin.kind === 'new' ? undefined : origin.old;
     const symlink = (n.mode & S_IFMT) === S_IFLNK;
     try {
-      const xattrs = xattrsIfChanged(abs, n, old);
+      let target: Buffer | undefined;
+      let hashes = old?.hashes ?? null;
+      if (symlink && (old === undefined || old.ctime !== n.ctime || c.checksum)) {
+        target = readlinkSync(abs, { encoding: 'buffer' });
+        hashes = hashBytes(target);
+        if (old !== undefined && (old.hashes === null || !old.hashes.equals(hashes))) old = undefined;
+      }
+      if (!symlink && old !== undefined && old.rdev !== n.rdev) old = undefined;
+      const xattrs = old === undefined ? readXattrs(abs) : xattrsIfChanged(abs, n, old);
       if (old === undefined) {
-        if (symlink) yield { type: 'symlink', path, target: bytesToPath(readlinkSync(abs, { encoding: 'buffer' })) };
+        if (symlink) yield { type: 'symlink', path, target: bytesToPath(target ?? readlinkSync(abs, { encoding: 'buffer' })) };
         else yield { type: 'mknod', path, mode: n.mode, rdev: n.rdev };
         parent.touched = true;
       }
       yield* metadataChanges(path, n, old, xattrs, symlink ? 'never' : 'setid', false);
-      record({ ...n, xattrs: xattrs === undefined ? (old?.xattrs ?? null) : digest(xattrs) });
+      record({ ...n, hashes, xattrs: xattrs === undefined ? (old?.xattrs ?? null) : digest(xattrs) });
     } catch (err) {
       yield c.problem(problemFor(path, err));
       if (old !== undefined) record({ ...old, name: n.name, depth: n.depth, parent: n.parent, ctime: -1n });
