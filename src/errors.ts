@@ -61,6 +61,6 @@ export class RillError extends Error {
 /** Wraps a failed system call as an io error naming the path (shown as the user sees it). */
 export function ioError(what: string, path: string, cause: unknown): RillError {
   const err = cause as NodeJS.ErrnoException;
-  const reason = err?.code === 'ENOSPC' ? 'no space left on device' : (err?.message ?? String(cause));
+  const reason = err?.code === 'ENOSPC' ? 'no space left on device (disk full)' : (err?.message ?? String(cause));
   return new RillError('io', `${what} ${JSON.stringify(path)}: ${reason}`, { path, cause });
 }

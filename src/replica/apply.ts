@@ -6,25 +6,31 @@ import { RillError, ioError } from '../errors.js';
 import { dispatch, type Event, type Header, type StreamRecord } from '../stream/events.js';
 import { checkEventPaths, describeHandlers } from './dry-run.js';
 import { applyHandlers } from './handlers.js';
+import { appliedFrom, checkHeader, type Applied } from './lineage.js';
+import { peekMark } from './progress.js';
 import { Replica, type ApplyOptions, type ApplyStats } from './replica.js';
 import { prepareRoot, readState } from './state.js';
 
 /** One way of consuming records: really (Replica) or as a dry run. */
 interface Target {
   readonly stats: ApplyStats;
-  /** Last durable seq per source (resume points). */
-  readonly progress: Map<string, number>;
-  header(h: Header): void;
+  /** Checks that the stream fits the replica; returns the seq through which it was applied before. */
+  header(h: Header): number;
+  /** An event applied before (at or below the header's seq): skipped. */
+  skip(e: Event): void;
   /** May return a promise (a dry run waiting for stdout to drain). */
   event(e: Event): void | Promise<void>;
   end(lastSeq: number): void;
   abort(): void;
+  close(): void;
 }
 
 /**
- * Applies records (one or more concatenated streams) to the replica at root. Events of a source at
- * or below the seq recorded in ROOT/.rill/state.json were applied before and are skipped. Takes
- * records one by one or a frame's batch at a time (readBatches: far fewer async steps).
+ * Applies records (one or more concatenated streams) to the replica at root. Each header is checked
+ * against what the replica applied (its source, a change set's base); events of its source at or
+ * below the seq recorded in ROOT/.rill/state.json, or in the mark of a replay that stopped between
+ * commits, were applied before and are skipped. Takes records one by one or a frame's batch at a time
+ * (readBatches: far fewer async steps).
  */
 export async function applyRecords(records: AsyncIterable<StreamRecord | StreamRecord[]>, root: string, options: ApplyOptions = {}): Promise<ApplyStats> {
   const started = performance.now();
@@ -49,20 +55,21 @@ export async function applyRecords(records: AsyncIterable<StreamRecord | StreamR
           source = rec.source;
           open = true;
           lastSeq = undefined;
-          skipThrough = t.progress.get(source) ?? -1;
-          t.header(rec);
+          skipThrough = t.header(rec);
         } else if (rec.type === 'end') {
-          const done = Math.max(rec.lastSeq ?? lastSeq ?? -1, t.progress.get(source) ?? -1);
+          const done = Math.max(rec.lastSeq ?? lastSeq ?? -1, skipThrough);
           t.end(done < 0 ? 0 : done);
-          if (skipped > 0) log(`skipped ${skipped} events already applied (source ${source}, seq <= ${skipThrough}, per ${root}/.rill/state.json)`);
+          if (skipped > 0) log(`skipped ${skipped} events already applied (source ${source}, seq <= ${skipThrough}, per ${root}/.rill)`);
           t.stats.skipped += skipped;
           skipped = 0;
           open = false;
         } else {
           open = true;
           lastSeq = rec.seq;
-          if (rec.seq <= skipThrough) skipped++;
-          else {
+          if (rec.seq <= skipThrough) {
+            skipped++;
+            t.skip(rec);
+          } else {
             const wait = t.event(rec);
             if (wait !== undefined) await wait;
           }
@@ -73,8 +80,10 @@ export async function applyRecords(records: AsyncIterable<StreamRecord | StreamR
   } catch (err) {
     made?.abort();
     throw err;
+  } finally {
+    made?.close();
   }
-  const stats = target().stats;
+  const stats = made?.stats ?? { events: 0, files: 0, bytes: 0, skipped: 0, seconds: 0 };
   stats.seconds = (performance.now() - started) / 1000;
   return stats;
 }
@@ -82,38 +91,46 @@ export async function applyRecords(records: AsyncIterable<StreamRecord | StreamR
 function realTarget(r: Replica): Target {
   return {
     stats: r.stats,
-    progress: r.progress,
-    header(h) {
-      r.source = h.source;
-      r.node = h.node;
+    header: (h) => r.header(h),
+    skip(e) {
+      try {
+        r.full?.observe(e);
+      } catch (err) {
+        throw wrap(e, err);
+      }
     },
     event(e) {
       r.stats.events++;
       try {
         r.settle(e);
+        r.full?.before(e);
         dispatch(applyHandlers, e, r);
+        r.did(e);
       } catch (err) {
         throw wrap(e, err);
       }
     },
-    end(lastSeq) {
-      r.checkpoint();
-      r.saveState(lastSeq);
-    },
+    end: (lastSeq) => r.end(lastSeq),
     abort: () => r.abort(),
+    close: () => r.close(),
   };
 }
 
 function dryTarget(root: string, options: ApplyOptions, log: (line: string) => void): Target {
   const ctx = { applyOwner: options.owner ?? process.geteuid?.() === 0 };
-  const prior = readState(resolve(root)); // reading is allowed: a dry run changes nothing
-  const progress = new Map(prior === undefined ? [] : [[prior.source, prior.lastSeq]]);
+  // Reading is allowed: a dry run changes nothing.
+  const state = readState(resolve(root));
+  let applied: Applied | undefined = appliedFrom(state, peekMark(resolve(root), state));
+  let source = '';
   const print = options.print ?? printLine;
   const stats: ApplyStats = { events: 0, files: 0, bytes: 0, skipped: 0, seconds: 0 };
   return {
     stats,
-    progress,
-    header() {},
+    header(h) {
+      source = h.source;
+      return checkHeader(h, applied, options.force ?? false, root);
+    },
+    skip() {},
     event(e) {
       stats.events++;
       if (e.type === 'create') stats.files++;
@@ -123,8 +140,11 @@ function dryTarget(root: string, options: ApplyOptions, log: (line: string) => v
       const line = dispatch(describeHandlers, e, ctx);
       return line === undefined ? undefined : print(line);
     },
-    end() {},
+    end(lastSeq) {
+      applied = { source, seq: lastSeq }; // as if applied: a change set that follows in the input fits
+    },
     abort() {},
+    close() {},
   };
 }
 

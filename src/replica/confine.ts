@@ -1,21 +1,41 @@
 // The only way from a stream path to a file-system path in the replica: every ancestor must be a real
-// directory beneath the root (never a symlink), and rill's own `.rill` directory is out of reach.
+// directory beneath the root (never a symlink), and rill's own `.rill` directory is out of reach but
+// for the entries of its stash, which change sets move entries through (rename, unlink, rmdir only).
 import { lstatSync } from 'node:fs';
 import { RillError } from '../errors.js';
 import { fsPath, pathProblem, showPath } from '../stream/path.js';
 
 /** Name of rill's state directory at the top of every replica; no stream path may enter it. */
 export const STATE_DIR = '.rill';
+/** Where change sets park entries while they reorder names (see rill-stream(5), Change sets). */
+export const STASH_DIR = `${STATE_DIR}/stash`;
 
-/** Refuses a path that is malformed (absolute, '..', ...) or reaches into .rill; needs no file system. */
-export function checkPath(p: string, allowRoot: boolean): void {
+/** True for `.rill/stash/NAME`: exactly one component below the stash. */
+export function isStashEntry(p: string): boolean {
+  return p.startsWith(`${STASH_DIR}/`) && p.indexOf('/', STASH_DIR.length + 1) < 0 && p.length > STASH_DIR.length + 1;
+}
+
+/**
+ * Refuses a path that is malformed (absolute, '..', ...) or reaches into .rill; needs no file system.
+ * With `stash`, an entry of the stash (.rill/stash/NAME) is allowed.
+ */
+export function checkPath(p: string, allowRoot: boolean, stash = false): void {
   const problem = pathProblem(p, allowRoot);
   if (problem !== undefined) {
     throw new RillError('unsafe', `refused path ${showPath(p)}: ${problem}`, { path: p, hint: 'the stream is malformed or hostile' });
   }
-  if (p === STATE_DIR || p.startsWith(`${STATE_DIR}/`)) {
-    throw new RillError('unsafe', `refused path ${showPath(p)}: '${STATE_DIR}' holds rill's own state and is never replicated`, { path: p });
+  if ((p === STATE_DIR || p.startsWith(`${STATE_DIR}/`)) && !(stash && isStashEntry(p))) {
+    const only = isStashEntry(p) ? ` (an entry of ${STASH_DIR} may only be renamed, unlinked or removed)` : '';
+    throw new RillError('unsafe', `refused path ${showPath(p)}: '${STATE_DIR}' holds rill's own state and is never replicated${only}`, { path: p });
   }
+}
+
+/** Data events (write, truncate, punch) name the volume with path '': not something a tree replay can apply. */
+export function checkDataPath(type: string, p: string): void {
+  if (p !== '') return;
+  throw new RillError('stream', `a ${type} event names the volume (path ""), but ROOT is a directory: this is a volume stream; replay it into a file or block device`, {
+    path: p,
+  });
 }
 
 /** A verified directory: its device, and the verified directories inside it. */
@@ -46,8 +66,8 @@ export class Confine {
   }
 
   /** Checks a stream path and every ancestor directory of it; returns the fs path of its final component. */
-  resolve(p: string, allowRoot: boolean): string | Buffer {
-    this.parent(p, allowRoot);
+  resolve(p: string, allowRoot: boolean, stash = false): string | Buffer {
+    this.parent(p, allowRoot, stash);
     return this.abs(p);
   }
 
@@ -74,8 +94,8 @@ export class Confine {
   }
 
   /** Verifies the syntax of p and each ancestor directory; returns the node of p's parent. */
-  private parent(p: string, allowRoot: boolean): DirNode {
-    checkPath(p, allowRoot);
+  private parent(p: string, allowRoot: boolean, stash = false): DirNode {
+    checkPath(p, allowRoot, stash);
     if (p === '') return this.tree;
     const parts = p.split('/');
     let node = this.tree;

@@ -2,7 +2,7 @@
 // (paths are still checked for syntax and .rill, so a hostile stream is refused in a dry run too).
 import type { Event, HandlerTable } from '../stream/events.js';
 import { showPath } from '../stream/path.js';
-import { checkPath } from './confine.js';
+import { checkDataPath, checkPath } from './confine.js';
 
 /** What a dry run needs to know to describe events. */
 export interface DryContext {
@@ -36,7 +36,7 @@ export const describeHandlers: HandlerTable<string | undefined, DryContext> = {
   note: () => undefined,
 };
 
-/** Checks an event's paths as replay would before any file system access (syntax, .rill). */
+/** Checks an event's paths as replay would before any file system access (syntax, .rill and its stash, the volume). */
 export function checkEventPaths(e: Event): void {
   switch (e.type) {
     case 'commit':
@@ -44,8 +44,18 @@ export function checkEventPaths(e: Event): void {
     case 'note':
       return;
     case 'rename':
+      checkPath(e.path, false, true);
+      checkPath(e.to, false, true);
+      return;
+    case 'unlink':
+    case 'rmdir':
+      checkPath(e.path, false, true);
+      return;
+    case 'write':
+    case 'truncate':
+    case 'punch':
+      checkDataPath(e.type, e.path);
       checkPath(e.path, false);
-      checkPath(e.to, false);
       return;
     case 'link':
       checkPath(e.path, false);

@@ -19,10 +19,16 @@ export function typeConflict(path: string, what: string): RillError {
   });
 }
 
-/** What stands at abs, refusing a directory (the stream is about to put a non-directory there). */
-export function nonDirSlot(path: string, abs: string | Buffer, what: string): Stats | undefined {
+/**
+ * What stands at abs, refusing a directory (the stream is about to put a non-directory there) unless
+ * `replaceDir` removes it (a full stream: the directory is not part of its tree).
+ */
+export function nonDirSlot(path: string, abs: string | Buffer, what: string, replaceDir?: (path: string) => boolean): Stats | undefined {
   const st = lookup(abs);
-  if (st?.isDirectory()) throw typeConflict(path, what);
+  if (st?.isDirectory()) {
+    if (replaceDir?.(path) === true) return undefined;
+    throw typeConflict(path, what);
+  }
   return st;
 }
 
@@ -30,9 +36,16 @@ export function nonDirSlot(path: string, abs: string | Buffer, what: string): St
  * Creates a non-directory at path with `make(fsPath)`: directly when the name is free, else under a
  * temp name renamed over the old entry, so the name never disappears. EXDEV retries beside the target.
  */
-export function putInPlace(confine: Confine, temps: TempNames, path: string, what: string, make: (abs: string | Buffer) => void): void {
+export function putInPlace(
+  confine: Confine,
+  temps: TempNames,
+  path: string,
+  what: string,
+  make: (abs: string | Buffer) => void,
+  replaceDir?: (path: string) => boolean,
+): void {
   const abs = confine.resolve(path, false);
-  if (nonDirSlot(path, abs, what) === undefined) return make(abs);
+  if (nonDirSlot(path, abs, what, replaceDir) === undefined) return make(abs);
   for (;;) {
     const temp = temps.for(path);
     const tmpAbs = confine.abs(temp.path);

@@ -6,6 +6,7 @@ import type { HandlerTable } from '../stream/events.js';
 import { fsPath, parentPath, showPath } from '../stream/path.js';
 import { sys } from '../sys/native.js';
 import { checkAssertion } from './assert.js';
+import { checkDataPath } from './confine.js';
 import { kindOf, lookup, putInPlace, typeConflict } from './fsops.js';
 import type { Replica } from './replica.js';
 import { punchRange } from './punch.js';
@@ -27,6 +28,7 @@ export const applyHandlers: HandlerTable<void, Replica> = {
       if (st !== undefined) unlinkSync(abs); // a non-directory in the way is replaced
       mkdirSync(abs, 0o700);
       r.durable.touched(parentPath(e.path));
+      r.full?.created(e.path);
     }
     r.dirMode(e.path, abs, e.mode);
   },
@@ -35,17 +37,20 @@ export const applyHandlers: HandlerTable<void, Replica> = {
     r.stats.files++;
   },
   write(e, r) {
+    checkDataPath(e.type, e.path);
     writeAll(r.fd(e.path, 'write to'), e.data, e.offset);
     r.stats.bytes += e.data.length;
   },
   truncate(e, r) {
+    checkDataPath(e.type, e.path);
     ftruncateSync(r.fd(e.path, 'truncate'), e.size);
   },
   punch(e, r) {
+    checkDataPath(e.type, e.path);
     punchRange(r.fd(e.path, 'punch a hole in'), e.offset, e.length);
   },
   symlink(e, r) {
-    putInPlace(r.confine, r.temps, e.path, 'a symbolic link', (abs) => symlinkSync(fsPath(e.target), abs));
+    putInPlace(r.confine, r.temps, e.path, 'a symbolic link', (abs) => symlinkSync(fsPath(e.target), abs), r.replaceDir);
     r.confine.forget(e.path);
     r.durable.touched(parentPath(e.path));
   },
@@ -58,7 +63,7 @@ export const applyHandlers: HandlerTable<void, Replica> = {
     }
     const here = lookup(r.confine.resolve(e.path, false));
     if (here !== undefined && here.ino === target.ino && here.dev === target.dev) return; // already that file
-    putInPlace(r.confine, r.temps, e.path, 'a hard link', (abs) => linkSync(from, abs));
+    putInPlace(r.confine, r.temps, e.path, 'a hard link', (abs) => linkSync(from, abs), r.replaceDir);
     r.durable.touched(parentPath(e.path));
   },
   mknod(e, r) {
@@ -69,41 +74,46 @@ export const applyHandlers: HandlerTable<void, Replica> = {
     putInPlace(r.confine, r.temps, e.path, what, (abs) => {
       sys.mknod(abs, e.mode, e.rdev);
       chmodSync(abs, e.mode & 0o7777); // mknod applies the umask
-    });
+    }, r.replaceDir);
     r.durable.touched(parentPath(e.path));
   },
   rename(e, r) {
     if (e.exchange === true) {
       throw new RillError('stream', `rename ${showPath(e.path)} with exchange is not supported yet`, { path: e.path, hint: 'replay a full stream instead' });
     }
-    const from = r.confine.resolve(e.path, false);
-    const to = r.confine.resolve(e.to, false);
+    const from = r.confine.resolve(e.path, false, true);
+    const to = r.confine.resolve(e.to, false, true);
     const moving = lookup(from);
     const there = lookup(to);
+    r.confine.forget(e.path);
+    r.confine.forget(e.to);
+    if (moving === undefined && there !== undefined && r.wasRenaming(e.seq)) {
+      // Made by a replay killed before it could mark it made; what it moved is owed its metadata there.
+      if (there.isDirectory()) r.deferred.rename(e.path, e.to);
+      return;
+    }
     if (e.noreplace === true && there !== undefined) {
       throw new RillError('io', `rename ${showPath(e.path)} to ${showPath(e.to)}: the destination exists in the replica (noreplace)`, { path: e.to });
     }
     if (moving !== undefined && there?.isDirectory() === true && !moving.isDirectory()) throw typeConflict(e.to, `a ${kindOf(moving)}`);
     renameSync(from, to);
-    r.confine.forget(e.path);
-    r.confine.forget(e.to);
     if (moving?.isDirectory() === true) r.deferred.rename(e.path, e.to);
     r.durable.touched(parentPath(e.path));
     r.durable.touched(parentPath(e.to));
   },
   unlink(e, r) {
-    const abs = r.confine.resolve(e.path, false);
+    const abs = r.confine.resolve(e.path, false, true);
     if (lookup(abs) === undefined) return; // already gone: replay is idempotent
     unlinkSync(abs);
     r.confine.forget(e.path);
     r.durable.touched(parentPath(e.path));
   },
   rmdir(e, r) {
-    const abs = r.confine.resolve(e.path, false);
-    if (lookup(abs) === undefined) return; // already gone
+    const abs = r.confine.resolve(e.path, false, true);
+    r.deferred.drop(e.path); // also when already gone: a resumed replay rebuilt what it was owed
+    if (lookup(abs) === undefined) return;
     rmdirSync(abs);
     r.confine.forget(e.path);
-    r.deferred.drop(e.path);
     r.durable.touched(parentPath(e.path));
   },
   chmod(e, r) {
@@ -134,12 +144,10 @@ export const applyHandlers: HandlerTable<void, Replica> = {
     sys.removeXattr(r.target(e.path), fsPath(e.name));
   },
   commit(e, r) {
-    r.checkpoint();
-    r.saveState(e.seq);
+    r.commit(e.seq);
   },
   bookmark(e, r) {
-    r.checkpoint();
-    r.saveState(e.seq);
+    r.commit(e.seq);
     if (r.verbose) r.log(`bookmark ${JSON.stringify(e.name)} at seq ${e.seq}${e.consistent ? ' (consistent)' : ''}`);
   },
   assert(e, r) {

@@ -29,10 +29,12 @@ export class Pending {
   /** Modes that open(2) in .rill/tmp creates exactly (umask and no default ACL there); others need an fchmod. */
   private readonly exact: (mode: number) => boolean;
 
+  /** `replaceDir` may remove a directory in the way of a new file (a full stream's); true when it did. */
   constructor(
     private readonly confine: Confine,
     private readonly temps: TempNames,
     private readonly durable: Durable,
+    private readonly replaceDir: (path: string) => boolean = () => false,
   ) {
     const umask = process.umask(0o022);
     process.umask(umask);
@@ -86,8 +88,9 @@ export class Pending {
       try {
         renameSync(c.tempAbs, c.abs);
       } catch (err) {
-        if (!(c.temp.shared && isCrossDevice(err))) throw err;
-        this.moveAcross(c);
+        if ((err as NodeJS.ErrnoException).code === 'EISDIR' && this.replaceDir(c.path)) renameSync(c.tempAbs, c.abs);
+        else if (!(c.temp.shared && isCrossDevice(err))) throw err;
+        else this.moveAcross(c);
       }
       this.durable.touched(parentPath(c.path));
     } catch (err) {

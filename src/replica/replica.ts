@@ -1,17 +1,21 @@
 // The replica being written: what the handlers share (confinement, the pending file, the cached fd,
-// deferred directory metadata) and the transaction points (settle before an event, checkpoint, abort).
-import { chmodSync, fchmodSync, fchownSync, lchownSync, lstatSync } from 'node:fs';
+// deferred directory metadata) and the transaction points (settle before an event, mark after it,
+// checkpoint, abort).
+import { chmodSync, fchmodSync, fchownSync, lchownSync, lstatSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ioError } from '../errors.js';
-import type { Event, EventType } from '../stream/events.js';
+import type { Event, EventType, Header } from '../stream/events.js';
 import { sys } from '../sys/native.js';
-import type { Confine } from './confine.js';
+import { STASH_DIR, type Confine } from './confine.js';
 import { Deferred, DEFERRED_LIMIT, type DeferredDir } from './deferred.js';
 import { Durable } from './durable.js';
 import { lookup } from './fsops.js';
+import { appliedFrom, checkHeader, type Applied } from './lineage.js';
 import { OpenFile } from './open-file.js';
 import { Pending } from './pending.js';
-import { clearInflight, markInflight, readState, wasInflight, writeState, type ReplicaState } from './state.js';
+import { Progress } from './progress.js';
+import { readState, writeState, type ReplicaState } from './state.js';
+import { Sweep } from './sweep.js';
 import { TempNames, TMP_DIR, removeStaleTemps } from './temp.js';
 
 /** How a replay behaves; every field has a default. */
@@ -30,6 +34,8 @@ export interface ApplyOptions {
   log?: (line: string) => void;
   /** Where --dry-run lines go (default: stdout). */
   print?: (line: string) => void | Promise<void>;
+  /** Apply a stream of another source than the replica's (a full one takes the replica over). */
+  force?: boolean;
 }
 
 /** Counts for the summary line. */
@@ -43,6 +49,8 @@ export interface ApplyStats {
 
 /** Events that act on one file and keep the pending file / cached fd of their path open. */
 const FILE_EVENTS = new Set<EventType>(['write', 'truncate', 'punch', 'chmod', 'chown', 'utimes', 'setxattr', 'removexattr', 'assert']);
+/** Events that change names: marked as applied as soon as they are, since applying them twice is not exact. */
+const NAMESPACE_EVENTS = new Set<EventType>(['mkdir', 'rename', 'link', 'unlink', 'rmdir', 'symlink', 'mknod']);
 
 /** The handlers' context while applying a stream to a real replica. */
 export class Replica {
@@ -50,21 +58,32 @@ export class Replica {
   readonly durable: Durable;
   readonly pending: Pending;
   readonly open: OpenFile;
-  readonly deferred = new Deferred();
+  readonly marks: Progress;
+  readonly deferred: Deferred;
   readonly applyOwner: boolean;
   readonly privileged: boolean;
   readonly verbose: boolean;
   readonly log: (line: string) => void;
   readonly stats: ApplyStats = { events: 0, files: 0, bytes: 0, skipped: 0, seconds: 0 };
-  /** Last durable seq per source, from the state file at start and each state written since. */
-  readonly progress = new Map<string, number>();
+  /** What the replica has applied: state.json, or the mark of a replay that stopped between commits. */
+  applied: Applied | undefined;
   /** Source and node of the stream being applied (from its header). */
   source = '';
   node = hostname();
+  /** The sweep of the full stream being applied, if it is one. */
+  full: Sweep | undefined;
+  /** The rename a stopped replay was making (its mark says so): it may be made already. */
+  private readonly interrupted: { source: string; seq: number } | undefined;
+  /** The rename being made now (the mark says so until it is made). */
+  private renaming: number | undefined;
+  /** seq through which the stream being applied was applied before this run. */
+  private through = -1;
+  /** seq of the last event applied completely (the resume point before any). */
+  private done = -1;
+  /** seq the mark says, for the source being applied. */
+  private marked = -1;
+  private readonly force: boolean;
   private ownerNoted: boolean;
-  /** Events past the last recorded commit have been applied (the in-flight mark is set). */
-  private inflight = false;
-  private lastState: ReplicaState | undefined;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -77,32 +96,81 @@ export class Replica {
     this.privileged = options.privileged ?? root;
     this.verbose = options.verbose ?? false;
     this.log = options.log ?? ((line) => process.stderr.write(`rill replay: ${line}\n`));
+    this.force = options.force ?? false;
     removeStaleTemps(confine);
-    this.lastState = readState(confine.root);
-    if (this.lastState !== undefined) this.progress.set(this.lastState.source, this.lastState.lastSeq);
-    if (wasInflight(confine)) {
+    const state = readState(confine.root);
+    this.marks = new Progress(confine, state);
+    this.deferred = new Deferred((op) => this.marks.journal(op));
+    this.applied = appliedFrom(state, this.marks.previous);
+    const previous = this.marks.previous;
+    if (previous !== undefined) this.marks.rebuild(this.deferred);
+    if (previous?.renaming !== undefined) this.interrupted = { source: previous.source, seq: previous.renaming };
+    if (this.marks.restarted) {
       this.log(
-        'warning: the last replay into this replica stopped in the middle of a transaction; its events are applied again, ' +
+        `warning: the last replay into this replica stopped between commits, and the machine restarted since; the events after ${state === undefined ? 'its start' : `seq ${state.lastSeq}`} are applied again, ` +
           'which is exact unless they renamed, linked or removed entries (then check with rill verify, or replay a full stream)',
       );
     }
     this.temps = new TempNames(confine, lstatSync(confine.abs(TMP_DIR)).dev);
     this.durable = new Durable(confine, options.fsync ?? false);
-    this.pending = new Pending(confine, this.temps, this.durable);
+    this.pending = new Pending(confine, this.temps, this.durable, this.replaceDir);
     this.open = new OpenFile(confine, this.durable);
+  }
+
+  /** A stream starts: refuses it if it does not fit; returns the seq through which its events were applied before. */
+  header(h: Header): number {
+    const through = checkHeader(h, this.applied, this.force, this.confine.root);
+    if (this.applied !== undefined && this.applied.source !== h.source) {
+      this.log(`note: --force: source ${h.source} replaces source ${this.applied.source} in this replica${h.full === true ? '' : ' (this stream is not a full one: entries it does not name stay)'}`);
+    }
+    this.source = h.source;
+    this.node = h.node;
+    this.through = through;
+    this.done = through;
+    this.marked = through;
+    this.full = h.full === true ? new Sweep({ confine: this.confine, privileged: this.privileged, dirTimes: (p, a, m) => this.dirTimes(p, a, m), touched: (d) => this.durable.touched(d) }) : undefined;
+    return through;
   }
 
   /** Finalizes the pending file and closes the cached fd unless the event continues on their path. */
   settle(e: Event): void {
     if (e.type === 'note') return;
-    if (!this.inflight && e.type !== 'commit' && e.type !== 'bookmark') {
-      markInflight(this.confine, this.lastState);
-      this.inflight = true;
-    }
     const path = FILE_EVENTS.has(e.type) ? (e as { path: string }).path : undefined;
+    // A new file put in place is not marked: applied again, its create replaces it whole, and what
+    // came before it is data and metadata (exact to apply again) up to the last change of names,
+    // which is marked. One pwrite per new file would cost about as much as the rename itself.
     if (this.pending.path !== undefined && this.pending.path !== path) this.pending.finalize();
     if (this.open.path !== undefined && this.open.path !== path) this.open.close();
+    // Events since the mark must not be applied again after a change of names (a write to y, then
+    // rename x to y): mark them before it. Then a kill can leave only that one change unmarked,
+    // which is exact to make again, except a rename: the mark names it, so a rerun can tell it is made.
+    if (e.type === 'rename') {
+      this.renaming = e.seq;
+      this.mark(this.done);
+    } else if (NAMESPACE_EVENTS.has(e.type) && this.marked < this.done) {
+      this.mark(this.done);
+    }
   }
+
+  /** After an event's handler: it is applied; a change of names is marked at once. */
+  did(e: Event): void {
+    this.done = e.seq;
+    this.renaming = undefined;
+    if (NAMESPACE_EVENTS.has(e.type)) this.mark(e.seq);
+  }
+
+  /** True for the rename a killed replay was making (its mark said so): it may be made already. */
+  wasRenaming(seq: number): boolean {
+    return this.interrupted?.source === this.source && this.interrupted.seq === seq;
+  }
+
+  private mark(seq: number): void {
+    this.marks.mark(this.source, seq, this.renaming);
+    this.marked = seq;
+  }
+
+  /** A directory stands where the stream puts a non-directory: only a full stream removes it. */
+  readonly replaceDir = (path: string): boolean => this.full?.replaceDir(path) ?? false;
 
   /** fs path for a metadata operation on path: the pending temp file, or the confined replica path. */
   target(path: string): string | Buffer {
@@ -151,14 +219,39 @@ export class Replica {
     this.durable.flush();
   }
 
+  /**
+   * A commit or bookmark: everything so far complete and recorded durably. While a full stream has
+   * directories to sweep at its end, the commit itself is not recorded: a rerun applies it again
+   * and so gets to that end (which it skips for a stream applied before).
+   */
+  commit(seq: number): void {
+    this.checkpoint();
+    this.saveState(this.full?.open === true ? seq - 1 : seq);
+  }
+
+  /** The end of a stream: a full stream's last sweeps, then a commit; warns about a stash left full. */
+  end(lastSeq: number): void {
+    this.full?.finish(lastSeq > this.through);
+    this.commit(lastSeq);
+    if (this.full !== undefined && this.verbose && this.full.removed > 0) this.log(`removed ${this.full.removed} entries the full stream does not name`);
+    this.full = undefined;
+    const stashed = readdirSync(this.confine.abs(STASH_DIR)).length;
+    if (stashed > 0) {
+      this.log(
+        `warning: ${stashed} entries are left in ${this.confine.root}/${STASH_DIR}: a change set moved them there and did not restore them ` +
+          '(the replica may lack them under their names; the next full stream removes them)',
+      );
+    }
+  }
+
   /** Records progress durably (at commit, bookmark and end). */
   saveState(lastSeq: number): ReplicaState {
     const state = { source: this.source, lastSeq, node: this.node, updated: new Date().toISOString() };
     writeState(this.confine, state);
-    clearInflight(this.confine);
-    this.inflight = false;
-    this.lastState = state;
-    this.progress.set(this.source, lastSeq);
+    this.marks.committed();
+    this.applied = { source: state.source, seq: lastSeq, node: state.node, updated: state.updated };
+    this.done = lastSeq;
+    this.marked = lastSeq;
     return state;
   }
 
@@ -166,17 +259,29 @@ export class Replica {
   abort(): void {
     try {
       this.pending.discard();
+      // A rename that failed was not made: a rerun must not take it for made.
+      if (this.renaming !== undefined) {
+        this.renaming = undefined;
+        this.mark(this.marked);
+      }
     } finally {
       this.open.close();
     }
   }
 
+  /** Releases the progress files (after the end or an error). */
+  close(): void {
+    this.marks.close();
+  }
+
   private flushDeferred(): void {
     this.deferred.flush((path, item) => this.applyDeferred(path, item));
+    if (this.marks.flushed(this.source, this.done)) this.marked = this.done;
   }
 
   private applyDeferred(path: string, item: DeferredDir): void {
-    const abs = this.confine.resolve(path, true);
+    // Inside the stash (a stashed directory, moved there by a rename) no stream path reaches it.
+    const abs = path.startsWith(`${STASH_DIR}/`) ? this.confine.abs(path) : this.confine.resolve(path, true);
     try {
       if (!lookup(abs)?.isDirectory()) return; // gone or replaced since: nothing owed
       if (item.mode !== undefined) chmodSync(abs, item.mode & 0o7777);
@@ -199,3 +304,4 @@ export class Replica {
     this.log('note: not running as root, so ownership is not applied (chown events skipped); pass --owner to try anyway, --no-owner to silence this');
   }
 }
+

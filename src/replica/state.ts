@@ -1,9 +1,9 @@
 // The replica's own state under ROOT/.rill: where replay got to (source, seq), written atomically
 // (temp, fsync, rename, fsync the directory) so a crash leaves the old record or the new one.
-import { closeSync, constants, existsSync, lstatSync, rmSync, writeFileSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RillError, ioError } from '../errors.js';
-import { Confine, STATE_DIR } from './confine.js';
+import { Confine, STASH_DIR, STATE_DIR } from './confine.js';
 import { syncDir } from './durable.js';
 import { TMP_DIR } from './temp.js';
 
@@ -18,10 +18,8 @@ export interface ReplicaState {
 
 /** Root-relative path of the state file. */
 export const STATE_FILE = `${STATE_DIR}/state.json`;
-/** Present while a transaction is being applied (events after the last recorded commit). */
-export const INFLIGHT_FILE = `${STATE_DIR}/inflight`;
 
-/** Creates ROOT (mkdir -p) and ROOT/.rill/tmp; returns a Confine for the real root path. */
+/** Creates ROOT (mkdir -p), ROOT/.rill/tmp and ROOT/.rill/stash; returns a Confine for the real root path. */
 export function prepareRoot(root: string): Confine {
   try {
     mkdirSync(root, { recursive: true });
@@ -32,7 +30,7 @@ export function prepareRoot(root: string): Confine {
   const st = statSync(real);
   if (!st.isDirectory()) throw new RillError('usage', `replica root ${JSON.stringify(root)} is not a directory`, { path: root });
   const confine = new Confine(real, st.dev);
-  for (const dir of [STATE_DIR, TMP_DIR]) {
+  for (const dir of [STATE_DIR, TMP_DIR, STASH_DIR]) {
     const abs = confine.abs(dir);
     try {
       mkdirSync(abs, 0o700);
@@ -97,24 +95,4 @@ export function writeState(confine: Confine, state: ReplicaState): void {
     }
     throw ioError('cannot write replica state', file.toString(), err);
   }
-}
-
-/** Marks that events past the last recorded commit are being applied (no fsync: it guards against a killed process). */
-export function markInflight(confine: Confine, after: ReplicaState | undefined): void {
-  const text = JSON.stringify({ source: after?.source ?? '', lastSeq: after?.lastSeq ?? 0, pid: process.pid });
-  try {
-    writeFileSync(confine.abs(INFLIGHT_FILE), `${text}\n`, { mode: 0o600 });
-  } catch (err) {
-    throw ioError('cannot write', INFLIGHT_FILE, err);
-  }
-}
-
-/** Clears the in-flight mark (after the state file recorded a commit). */
-export function clearInflight(confine: Confine): void {
-  rmSync(confine.abs(INFLIGHT_FILE), { force: true });
-}
-
-/** True when a previous replay stopped in the middle of a transaction. */
-export function wasInflight(confine: Confine): boolean {
-  return existsSync(confine.abs(INFLIGHT_FILE));
 }

@@ -1,13 +1,14 @@
 // Encode records to bytes and decode bytes to records in memory, for codec tests.
 import { Readable } from 'node:stream';
-import { StreamEncoder, newHeader, type EncoderOptions } from '../../src/stream/encode.js';
+import { StreamEncoder, newHeader, type EncoderOptions, type HeaderInit } from '../../src/stream/encode.js';
 import { StreamDecoder } from '../../src/stream/decode.js';
 import type { Event, StreamRecord } from '../../src/stream/events.js';
 
 export const fixedHeader = newHeader({ kind: 'tree', root: { path: '/srv/data', dev: 2049, ino: 2 }, node: 'n1', source: '00000000-0000-4000-8000-000000000001', full: true });
 
-export async function encode(events: Event[], options: EncoderOptions = {}): Promise<Buffer> {
-  const enc = new StreamEncoder(fixedHeader, options);
+/** Events in one stream under `header` (default: fixedHeader, a full stream). */
+export async function encode(events: Event[], options: EncoderOptions = {}, header: HeaderInit = fixedHeader): Promise<Buffer> {
+  const enc = new StreamEncoder(header, options);
   const out: Buffer[] = [];
   enc.on('data', (c: Buffer) => out.push(Buffer.from(c)));
   const done = new Promise<void>((resolve, reject) => {

@@ -19,6 +19,9 @@ export interface StreamOptions {
   first?: number;
   /** Add the end record (default true). */
   end?: boolean;
+  /** Header fields: a full stream, or a change set on top of base. */
+  full?: boolean;
+  base?: number;
 }
 
 /** header, the events numbered from `first`, and an end record (unless end: false). */
@@ -26,7 +29,11 @@ export function stream(events: EventInput[], opts: StreamOptions = {}): StreamRe
   const first = opts.first ?? 1;
   const evs = events.map((e, i) => ({ ...e, seq: first + i }) as Event);
   const recs: StreamRecord[] = [
-    { type: 'header', magic: MAGIC, version: FORMAT_VERSION, source: opts.source ?? randomUUID(), node: 'test-node', kind: 'tree', root: { path: '/src' }, created: 0n },
+    {
+      type: 'header', magic: MAGIC, version: FORMAT_VERSION, source: opts.source ?? randomUUID(), node: 'test-node', kind: 'tree', root: { path: '/src' }, created: 0n,
+      ...(opts.full === undefined ? {} : { full: opts.full }),
+      ...(opts.base === undefined ? {} : { base: opts.base }),
+    },
     ...evs,
   ];
   if (opts.end !== false) recs.push({ type: 'end', count: evs.length, checksum: 0, lastSeq: evs.at(-1)?.seq });
@@ -42,10 +49,13 @@ export async function* feed(records: StreamRecord[], before?: (i: number, rec: S
   if (fail !== undefined) throw fail;
 }
 
-/** Replays events into root; log lines are collected in the returned array. */
+/**
+ * Replays events into root; log lines are collected in the returned array. Each call is a fresh source
+ * unless sopts.source says otherwise, so it is forced (options.force: false to see the refusal).
+ */
 export async function replay(root: string, events: EventInput[], options: ApplyOptions = {}, sopts: StreamOptions = {}): Promise<{ stats: ApplyStats; log: string[] }> {
   const log: string[] = [];
-  const stats = await applyRecords(feed(stream(events, sopts)), root, { log: (l) => log.push(l), ...options });
+  const stats = await applyRecords(feed(stream(events, sopts)), root, { log: (l) => log.push(l), force: true, ...options });
   return { stats, log };
 }
 
