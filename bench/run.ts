@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { smallFiles, largeFiles } from './corpus.js';
 import { codecBench } from './codec.js';
+import { volumeBench, volumeTables } from './volume.js';
 import { incrementalBench } from './incremental.js';
 
 const args = process.argv.slice(2);
@@ -72,10 +73,11 @@ async function main(): Promise<void> {
   largeFiles(large, largeMiB);
   const tree = [...benchTree(`${nSmall} small files`, small), ...benchTree(`${largeMiB} MiB large files`, large)];
   const incremental = have('rsync') ? incrementalBench(rill, base, small, runs) : [];
+  const volume = have('rsync') ? volumeBench({ rill, base, quick, runs }) : [];
   const codec = await codecBench(quick);
   const env = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), quick, runs, dir: base };
   mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'out', 'results.json'), JSON.stringify({ env, tree, incremental, codec }, null, 2));
+  writeFileSync(join(import.meta.dirname, 'out', 'results.json'), JSON.stringify({ env, tree, incremental, volume, codec }, null, 2));
 
   console.log(`# rill benchmarks (${env.date}, node ${env.node}, ${env.cpus} cpus, median of ${runs} run(s), warm cache)\n`);
   console.log('| corpus | method | seconds | × tar\\|tar |');
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     const rsync = incremental.find((x) => x.case === r.case && x.method.startsWith('rsync'))!.seconds;
     console.log(`| ${r.case} | ${r.method} | ${r.seconds.toFixed(2)} | ${(r.seconds / rsync).toFixed(2)} |`);
   }
+  if (volume.length > 0) console.log(`\n${volumeTables(volume)}`);
   console.log('\n| codec | events | encode MB/s | encode events/s | decode MB/s | decode events/s |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const c of codec) {

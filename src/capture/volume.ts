@@ -246,7 +246,7 @@ export function volumeCapture(root: ScanRoot, options: VolumeOptions): CaptureSo
         fd,
         '',
         size,
-        { blockSize: bs, chunkSize: options.chunkSize, pool: options.pool, allocated: device ? 0 : st.blocks * 512, onHash: (b, h) => records?.put(b, h) },
+        { blockSize: bs, chunkSize: options.chunkSize, pool: options.pool, allocated: device ? 0 : st.blocks * 512, zeroAsHole: true, onHash: (b, h) => records?.put(b, h) },
         { size: old?.size ?? size, hashes: known },
       );
       let nextCommit = commitEvery;

@@ -1,6 +1,7 @@
 // rill replay ROOT [FILE...]: options → applyRecords(readBatches(inputs)) → exit code (see man/rill-replay.1).
 import type { CommandModule } from 'yargs';
 import { run } from '../cli-run.js';
+import { RillError } from '../errors.js';
 import type { ApplyStats } from '../replica/index.js';
 
 interface ReplayArgs {
@@ -10,6 +11,8 @@ interface ReplayArgs {
   owner?: boolean;
   verbose?: boolean;
   fsync?: boolean;
+  state?: string;
+  force?: boolean;
 }
 
 /** The --verbose summary line. */
@@ -29,15 +32,19 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         'rill replay [options] ROOT [FILE...]\n\n' +
           'Apply rill streams (FILE..., or stdin when none or "-") to the directory ROOT, created if missing. ' +
           'Every path stays beneath ROOT and symlinks are never followed; new files appear under their name only when complete. ' +
-          'Progress is kept in ROOT/.rill/state.json at each commit; events already applied from the same source are skipped.\n\n' +
-          'Exit 0 ok, 3 corrupt or truncated stream, 4 refused as unsafe, 5 I/O error (e.g. disk full). See rill-replay(1).',
+          'Progress is kept in ROOT/.rill at each commit and change of names, so a killed replay resumes exactly where it stopped; ' +
+          'events already applied from the same source are skipped. A full stream removes what it does not name.\n\n' +
+          'Exit 0 ok, 3 corrupt or truncated stream, 4 refused as unsafe, 5 I/O error (e.g. disk full), ' +
+          '7 the stream does not fit the replica (another source, missing events). See rill-replay(1).',
       )
       .positional('root', { type: 'string', demandOption: true, describe: 'the replica directory' })
       .positional('files', { type: 'string', array: true, describe: 'stream files, in order ("-" = stdin; default stdin)' })
       .option('dry-run', { alias: 'n', type: 'boolean', describe: 'print one line per change it would make; change nothing, not even create ROOT' })
       .option('owner', { type: 'boolean', describe: 'apply ownership (default: only when running as root); --no-owner skips chown events' })
       .option('fsync', { type: 'boolean', describe: 'fsync files and directories at each commit (default: only the state file is fsynced)' })
+      .option('force', { type: 'boolean', describe: "apply a stream of another source than the replica's; a full stream then replaces the replica" })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'print notes, bookmarks and a summary line on stderr' })
+      .option('state', { type: 'string', requiresArg: true, describe: 'volume targets: record progress in FILE (default for a file: DIR/.NAME.rill-state beside it; required for a block device)' })
       .example('rill capture --scan /srv/data | rill replay /mnt/copy', '')
       .example('rill replay --dry-run /mnt/copy full.rill', ''),
   handler: (argv) =>
@@ -45,11 +52,21 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       // Loaded on use, not at start-up; frames arrive as batches (one async step per frame).
       const { applyRecords } = await import('../replica/index.js');
       const { readBatches } = await import('../stream/inputs.js');
-      const stats = await applyRecords(readBatches(argv.files ?? []), argv.root, {
+      // Volume mode (a file or block device ROOT, or a volume stream): src/replica/volume.ts.
+      const { routeReplay, applyVolume } = await import('../replica/volume.js');
+      const input = await routeReplay(argv.root, readBatches(argv.files ?? []));
+      if (input.volume) {
+        const stats = await applyVolume(input.records, argv.root, { dryRun: argv.dryRun, fsync: argv.fsync, verbose: argv.verbose, force: argv.force, state: argv.state });
+        if (argv.verbose) process.stderr.write(`rill replay: ${summary(stats)}\n`);
+        return;
+      }
+      if (argv.state !== undefined) throw new RillError('usage', '--state FILE is for volume targets (a file or block device); a tree replica keeps its progress in ROOT/.rill/state.json');
+      const stats = await applyRecords(input.records, argv.root, {
         dryRun: argv.dryRun,
         owner: argv.owner,
         fsync: argv.fsync,
         verbose: argv.verbose,
+        force: argv.force,
       });
       if (argv.verbose) process.stderr.write(`rill replay: ${summary(stats)}\n`);
     }),

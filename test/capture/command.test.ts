@@ -103,7 +103,7 @@ test('--include/--exclude apply in command-line order, whatever the option kinds
   assert.deepEqual(paths(await decode(c.stdout)), ['big', 'keep.tmp', 'x.tmp']);
 });
 
-for (const [flag, ...rest] of [['--watch'], ['--mount'], ['--journal', '/tmp/j'], ['--control', '/tmp/s.sock'], ['--state', '/tmp/s']]) {
+for (const [flag, ...rest] of [['--watch'], ['--mount'], ['--journal', '/tmp/j'], ['--control', '/tmp/s.sock']]) {
   test(`${flag} is registered but not built: exit 6 naming it and a later issue`, (t) => {
     const { root } = sampleTree(t);
     const r = rill(['capture', '--scan', flag!, ...rest, root]);
@@ -120,7 +120,6 @@ const USAGE: [string, string[], number, RegExp][] = [
   ['a zero --chunk-size', ['capture', '--scan', '--chunk-size', '0', '/tmp'], 2, /--chunk-size/],
   ['an unknown option', ['capture', '--scan', '--frobnicate', '/tmp'], 2, /frobnicate/],
   ['a missing root', ['capture', '--scan', '/nonexistent/rill-root'], 5, /"\/nonexistent\/rill-root" does not exist/],
-  ['a regular file as root', ['capture', '--scan', `${REPO}/package.json`], 6, /volume mode.*issue #3/],
   ['a character device as root', ['capture', '--scan', '/dev/null'], 2, /not a directory/],
 ];
 
