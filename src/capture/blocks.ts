@@ -156,8 +156,11 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
           const e = Math.min(b, x.end);
           if (s > pos && old !== undefined) yield { type: 'punch', path, offset: pos, length: s - pos };
           const view = buf.subarray(s - first * bs, e - first * bs);
-          yield { type: 'write', path, offset: s, data: shared ? Buffer.from(view) : view };
-          shared = true;
+          // A short run is copied: referencing it would pin the whole read buffer until its frame
+          // is written, and scattered small changes would take a fresh read buffer each.
+          const copy = shared || view.length * 4 < buf.length;
+          yield { type: 'write', path, offset: s, data: copy ? Buffer.from(view) : view };
+          if (!copy) shared = true;
           pos = e;
         }
         if (pos < b && old !== undefined) yield { type: 'punch', path, offset: pos, length: b - pos };
