@@ -27,7 +27,7 @@ function median(xs: number[]): number {
 
 /** Rewrites every 100th file and renames one directory back and forth (so the corpus stays reusable). */
 function change(src: string, round: number): void {
-  const dirs = readdirSync(src).sort();
+  const dirs = readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   let i = 0;
   for (const d of dirs) {
     for (const f of readdirSync(join(src, d)).sort()) {
@@ -61,6 +61,7 @@ export function incrementalBench(rill: string, base: string, corpus: string, run
   for (let r = 0; r < runs; r++) {
     push('no-op|rill capture --state | replay', time(rillCmd));
     push('no-op|rill capture --state (alone)', time(captureOnly));
+    time(`${rill} replay ${rep} ${stream}`); // the replica takes that change set too, or the next one would be refused (a gap)
     push('no-op|rsync -a --delete', time(rsyncCmd));
   }
   const noopBytes = Number(spawnSync('stat', ['-c', '%s', stream]).stdout.toString());
