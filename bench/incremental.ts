@@ -27,16 +27,17 @@ function median(xs: number[]): number {
 
 /** Rewrites every 100th file and renames one directory back and forth (so the corpus stays reusable). */
 function change(src: string, round: number): void {
-  const dirs = readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   let i = 0;
-  for (const d of dirs) {
-    for (const f of readdirSync(join(src, d)).sort()) {
-      if (i++ % 100 === 0) writeFileSync(join(src, d, f), `changed in round ${round} ${'x'.repeat(200)}\n`);
+  const walk = (dir: string): void => {
+    for (const d of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(dir, d.name);
+      if (d.isDirectory()) walk(p);
+      else if (d.isFile() && d.name !== '.done' && i++ % 100 === 0) writeFileSync(p, `changed in round ${round} ${'x'.repeat(200)}\n`);
     }
-  }
-  const a = join(src, dirs[0]!);
-  const b = `${a}.renamed`;
-  if (existsSync(a)) renameSync(a, b);
+  };
+  walk(src);
+  const first = readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()[0]!;
+  renameSync(join(src, first), join(src, `${first}.renamed`));
 }
 
 function unchange(src: string): void {
@@ -59,23 +60,23 @@ export function incrementalBench(rill: string, base: string, corpus: string, run
   const t: Record<string, number[]> = {};
   const push = (k: string, s: number): void => void (t[k] ??= []).push(s);
   for (let r = 0; r < runs; r++) {
-    push('no-op|rill capture --state | replay', time(rillCmd));
-    push('no-op|rill capture --state (alone)', time(captureOnly));
+    push('no-op§rill capture --state | replay', time(rillCmd));
+    push('no-op§rill capture --state (alone)', time(captureOnly));
     time(`${rill} replay ${rep} ${stream}`); // the replica takes that change set too, or the next one would be refused (a gap)
-    push('no-op|rsync -a --delete', time(rsyncCmd));
+    push('no-op§rsync -a --delete', time(rsyncCmd));
   }
   const noopBytes = Number(spawnSync('stat', ['-c', '%s', stream]).stdout.toString());
   for (let r = 0; r < runs; r++) {
     change(corpus, r);
-    push('1% rewritten, a dir renamed|rill capture --state | replay', time(rillCmd));
-    push('1% rewritten, a dir renamed|rsync -a --delete', time(rsyncCmd));
+    push('1% rewritten, a dir renamed§rill capture --state | replay', time(rillCmd));
+    push('1% rewritten, a dir renamed§rsync -a --delete', time(rsyncCmd));
     time(`${rill} verify --quiet ${corpus} ${rep}`);
     unchange(corpus);
     time(rillCmd);
     time(rsyncCmd);
   }
   for (const [key, runsOf] of Object.entries(t)) {
-    const [c, method] = key.split('|') as [string, string];
+    const [c, method] = key.split('§') as [string, string];
     out.push({ case: c, method, seconds: median(runsOf), runs: runsOf, streamBytes: c === 'no-op' && method.includes('rill') ? noopBytes : undefined });
   }
   rmSync(work, { recursive: true, force: true });
