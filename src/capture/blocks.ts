@@ -10,6 +10,12 @@ import { dataExtents, readFull } from './file-data.js';
 export const HASH_BYTES = 8;
 /** Default --block-size (see bench/README.md: the trade between state size and delta size). */
 export const DEFAULT_BLOCK_SIZE = 64 * 1024;
+/**
+ * Default --block-size of a volume: 4 KiB, the unit guests and file systems write. In the 2 GiB
+ * image benchmark its stream is 1.01 x the changed bytes (64 KiB: 15.8 x) in the same time, for a
+ * state of 2 MiB per GiB.
+ */
+export const DEFAULT_VOLUME_BLOCK_SIZE = 4 * 1024;
 export const MIN_BLOCK_SIZE = 512;
 
 type Hasher = Awaited<ReturnType<typeof xxhash>>;

@@ -64,7 +64,7 @@ export const captureCommand: CommandModule<object, CaptureArgs> = {
       .option('include', { type: 'string', requiresArg: true, describe: 'include paths matching GLOB (rsync rules, in order with --exclude; repeatable)' })
       .option('exclude', { type: 'string', requiresArg: true, describe: 'exclude paths matching GLOB; an excluded directory is not descended into (repeatable)' })
       .option('one-file-system', { alias: 'x', type: 'boolean', describe: 'do not descend into other file systems (mount points stay, empty)' })
-      .option('block-size', { type: 'string', requiresArg: true, describe: 'block size N of the hashes in the state (default 64K; a change re-sends whole blocks)' })
+      .option('block-size', { type: 'string', requiresArg: true, describe: 'block size N of the hashes in the state (default 64K for trees, 4K for volumes; a change re-sends whole blocks)' })
       .option('chunk-size', { type: 'string', requiresArg: true, default: '256K', describe: 'largest data payload of one write event' })
       .option('node', { type: 'string', requiresArg: true, describe: 'node name recorded in the header (default: host name)' })
       .option('source', { type: 'string', requiresArg: true, describe: 'source id recorded in the header (default: a new random UUID)' })
@@ -89,7 +89,7 @@ async function capture(argv: CaptureArgs): Promise<number> {
   const { describeProblem } = await import('../capture/problems.js');
   const { openScanRoot } = await import('../capture/root.js');
   const { DEFAULT_CHUNK_SIZE } = await import('../capture/scan.js');
-  const { DEFAULT_BLOCK_SIZE, MIN_BLOCK_SIZE, loadHasher } = await import('../capture/blocks.js');
+  const { DEFAULT_BLOCK_SIZE, DEFAULT_VOLUME_BLOCK_SIZE, MIN_BLOCK_SIZE, loadHasher } = await import('../capture/blocks.js');
   const { BufferPool } = await import('../capture/buffer-pool.js');
   const { planFromState } = await import('../capture/state-plan.js');
   for (const [flag, why] of NOT_BUILT) {
@@ -107,12 +107,13 @@ async function capture(argv: CaptureArgs): Promise<number> {
   if (argv.output === undefined && process.stdout.isTTY) {
     throw new RillError('usage', 'refusing to write a binary stream to a terminal', { hint: 'pipe it into a command (rill replay, rill dump) or use --output FILE' });
   }
+  const defaultBlockSize = root.kind === 'volume' ? DEFAULT_VOLUME_BLOCK_SIZE : DEFAULT_BLOCK_SIZE;
   const identity = { path: root.abs, dev: Number(root.st.dev), ino: Number(root.st.ino) };
   const stateFile = argv.state === undefined ? undefined : resolve(argv.state);
   if (stateFile !== undefined) checkStateOutside(stateFile, root.abs, root.kind);
   const plan = stateFile === undefined
     ? undefined
-    : planFromState({ file: stateFile, kind: root.kind, root: identity, full: argv.full === true, source: argv.source, blockSize }, DEFAULT_BLOCK_SIZE);
+    : planFromState({ file: stateFile, kind: root.kind, root: identity, full: argv.full === true, source: argv.source, blockSize }, defaultBlockSize);
   await loadHasher();
 
   const counts: Record<ProblemCode, number> = { changed: 0, vanished: 0, unreadable: 0 };
@@ -121,7 +122,7 @@ async function capture(argv: CaptureArgs): Promise<number> {
   const common = {
     chunkSize,
     pool,
-    blockSize: plan?.blockSize ?? blockSize ?? DEFAULT_BLOCK_SIZE,
+    blockSize: plan?.blockSize ?? blockSize ?? defaultBlockSize,
     onProblem: (p: ScanProblem) => {
       counts[p.code]++;
       process.stderr.write(`rill capture: warning: ${describeProblem(p)}\n`);

@@ -241,7 +241,7 @@ test('block devices: a loop device captured as a volume, replayed into another l
     assert.equal(r.code, 0, r.stderr);
     const d2 = dump(`${full}.2`);
     assert.equal(d2.header.full, false);
-    assert.equal(writtenBytes(d2), 65536, 'one 64 KiB block');
+    assert.equal(writtenBytes(d2), 8192, 'two 4 KiB blocks (the default block size of a volume)');
     for (const [target, extra] of [[b, `--state ${q(sb)}`], [file, '']] as const) {
       r = sh(`rill replay ${extra} ${target} < ${q(full)}.2`);
       assert.equal(r.code, 0, r.stderr);
