@@ -9,7 +9,7 @@ import type { EventInput, Path } from '../stream/events.js';
 import { bytesToPath } from '../stream/path.js';
 import { blockEvents, hashBytes, type BlockPlan } from './blocks.js';
 import { openNoFollow } from './entry.js';
-import { PathStack, toStored, type ManifestEntry, type XattrDigest } from './manifest.js';
+import { entryFromStat, PathStack, toStored, type ManifestEntry, type XattrDigest } from './manifest.js';
 import { readXattrs, type Xattr } from './metadata.js';
 import { problemFor, type ScanProblem } from './problems.js';
 import type { StateReader, StateWriter } from './state-file.js';
@@ -295,17 +295,5 @@ function rootOrigin(n: ManifestEntry, sides: Sides | undefined): NewOrigin {
 
 /** The manifest entry of a file as read through fd. */
 function fromFstat(n: ManifestEntry, st: BigIntStats, hashes: Buffer, xattrs: Xattr[] | undefined): ManifestEntry {
-  return {
-    ...n,
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    size: Number(st.size),
-    mtime: st.mtimeNs,
-    ctime: st.ctimeNs,
-    nlink: Number(st.nlink),
-    atime: st.atimeNs,
-    hashes,
-    xattrs: xattrs === undefined ? null : digest(xattrs),
-  };
+  return { ...entryFromStat(n.name, n.depth, n.parent, st), hashes, xattrs: xattrs === undefined ? null : digest(xattrs) };
 }

@@ -1,6 +1,7 @@
 // --fsync: which directories gained or lost names since the last commit, synced at the commit so
 // renamed-in files survive a power cut, not just a killed process.
-import { closeSync, constants, fsyncSync, openSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { ioError } from '../errors.js';
 import { execFileSync } from 'node:child_process';
 import type { Confine } from './confine.js';
 
@@ -51,5 +52,30 @@ export function syncDir(abs: string | Buffer): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Replaces file with text atomically and durably: written to tmp, fsynced, renamed over file, the
+ * directory fsynced; a crash leaves the old content or the new. Used for every progress record.
+ */
+export function replaceDurably(tmp: string | Buffer, file: string | Buffer, dir: string | Buffer, text: string): void {
+  try {
+    const fd = openSync(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    syncDir(dir);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not created or already renamed
+    }
+    throw ioError('cannot write replica state', file.toString(), err);
   }
 }

@@ -1,10 +1,10 @@
 // The replica's own state under ROOT/.rill: where replay got to (source, seq), written atomically
 // (temp, fsync, rename, fsync the directory) so a crash leaves the old record or the new one.
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RillError, ioError } from '../errors.js';
 import { Confine, STASH_DIR, STATE_DIR } from './confine.js';
-import { syncDir } from './durable.js';
+import { replaceDurably } from './durable.js';
 import { TMP_DIR } from './temp.js';
 
 /** Progress of a replica: the last event applied and made durable from one source. */
@@ -75,24 +75,5 @@ export function readState(root: string): ReplicaState | undefined {
 
 /** Replaces the state file atomically and durably. */
 export function writeState(confine: Confine, state: ReplicaState): void {
-  const tmp = confine.abs(`${TMP_DIR}/${process.pid}.state`);
-  const file = confine.abs(STATE_FILE);
-  try {
-    const fd = openSync(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(state)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-    syncDir(confine.abs(STATE_DIR));
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // not created or already renamed
-    }
-    throw ioError('cannot write replica state', file.toString(), err);
-  }
+  replaceDurably(confine.abs(`${TMP_DIR}/${process.pid}.state`), confine.abs(STATE_FILE), confine.abs(STATE_DIR), `${JSON.stringify(state)}\n`);
 }

@@ -4,7 +4,7 @@
 // is recorded at commits, bookmarks and ends, atomically and durably, in a state file beside a
 // regular file (DIR/.NAME.rill-state) or where --state says (required for a block device); the
 // same source and gap rules as a tree replay decide what fits (lineage.ts).
-import { closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { once } from 'node:events';
@@ -16,6 +16,7 @@ import { checkHeader } from './lineage.js';
 import { punchRange } from './punch.js';
 import type { ApplyStats } from './replica.js';
 import { writeAll } from './xdev.js';
+import { replaceDurably } from './durable.js';
 
 export interface VolumeApplyOptions {
   /** Print what would change; change nothing (not even create the file). */
@@ -100,30 +101,7 @@ function readVolumeState(file: string): VolumeState | undefined {
 
 /** temp, fsync, rename, fsync the directory: the old record or the new one, whatever happens. */
 function writeVolumeState(file: string, state: VolumeState): void {
-  const tmp = `${file}.tmp`;
-  try {
-    const fd = openSync(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(state)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-    const dir = openSync(dirname(file), constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // not created or already renamed
-    }
-    throw ioError('cannot write replica state', file, err);
-  }
+  replaceDurably(`${file}.tmp`, file, dirname(file), `${JSON.stringify(state)}\n`);
 }
 
 const ZEROS = Buffer.alloc(1 << 20);
