@@ -12,13 +12,12 @@ import { decodeEntry, placeKey, type Sides } from './tree-fate.js';
 import { liveScanNote, problemNote, type ScanProblem } from './problems.js';
 import type { ScanRoot } from './root.js';
 import type { CaptureSource } from './source.js';
-import { STATE_MAGIC, STATE_VERSION, StateWriter, type StateHeader, type StateReader } from './state-file.js';
-import type { StatePlan } from './state-plan.js';
+import { StateWriter, type StateReader } from './state-file.js';
+import { stateHeader, type StatePlan } from './state-plan.js';
 import { treeChanges } from './tree-changes.js';
 import { retireOld } from './tree-retire.js';
 import { walkToDraft, type Draft } from './tree-walk.js';
 import { RootPaths } from './walk.js';
-import { hostname } from 'node:os';
 
 export interface TreeCaptureOptions {
   plan: StatePlan;
@@ -53,16 +52,7 @@ function indexesOf(reader: StateReader, byInode?: InodeIndex): { byInode: InodeI
 export function treeCapture(root: ScanRoot, options: TreeCaptureOptions): CaptureSource {
   const { plan, stateFile } = options;
   if (root.kind !== 'tree') throw new RillError('usage', `${JSON.stringify(root.path)} is not a directory`, { path: root.path });
-  const header: StateHeader = {
-    magic: STATE_MAGIC,
-    version: STATE_VERSION,
-    kind: 'tree',
-    source: plan.source,
-    node: options.node ?? hostname(),
-    root: { path: root.abs, dev: Number(root.st.dev), ino: Number(root.st.ino) },
-    blockSize: plan.blockSize,
-    created: Date.now(),
-  };
+  const header = stateHeader(root, plan, options.node);
   const onProblem = options.onProblem ?? (() => {});
   const problem = (p: ScanProblem): EventInput => {
     onProblem(p);

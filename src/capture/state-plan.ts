@@ -5,7 +5,9 @@
 // would corrupt the replica.
 import { randomUUID } from 'node:crypto';
 import { RillError } from '../errors.js';
-import { StateReader, type StateHeader } from './state-file.js';
+import { hostname } from 'node:os';
+import { StateReader, STATE_MAGIC, STATE_VERSION, type StateHeader } from './state-file.js';
+import type { ScanRoot } from './root.js';
 
 export interface StatePlanInput {
   /** --state FILE. */
@@ -79,4 +81,18 @@ export function planFromState(input: StatePlanInput, defaultBlockSize: number): 
     return { full: true, source, firstSeq, blockSize };
   }
   return { old, full: false, source, firstSeq, base: old.lastSeq, blockSize };
+}
+
+/** The header of the state a run writes: this root, the plan's source and block size. */
+export function stateHeader(root: ScanRoot, plan: StatePlan, node: string | undefined, blockSize = plan.blockSize): StateHeader {
+  return {
+    magic: STATE_MAGIC,
+    version: STATE_VERSION,
+    kind: root.kind,
+    source: plan.source,
+    node: node ?? hostname(),
+    root: { path: root.abs, dev: Number(root.st.dev), ino: Number(root.st.ino) },
+    blockSize,
+    created: Date.now(),
+  };
 }

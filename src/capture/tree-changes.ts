@@ -180,7 +180,7 @@ export function* treeChanges(c: ChangeContext): Generator<EventInput> {
         yield { type: 'truncate', path, size };
         wrote = true;
       }
-      const e = fromFstat(n, st, r.value, xattrs === undefined ? undefined : xattrs);
+      const e = fromFstat(n, st, r.value, xattrs);
       if (xattrs === undefined) e.xattrs = old.xattrs;
       yield* metadataChanges(path, e, old, xattrs, 'setid', wrote);
       yield* changedWhileRead(fd, path, st, e);

@@ -8,7 +8,6 @@
 // { first, hashes } records in block order, each holding up to HASHES_PER_RECORD hashes of
 // HASH_BYTES (xxh64, little-endian) for blocks first, first+1, ...
 import { closeSync, constants, fstatSync, openSync, realpathSync, type Stats } from 'node:fs';
-import { hostname } from 'node:os';
 import { RillError } from '../errors.js';
 import type { EventInput } from '../stream/events.js';
 import { showPath } from '../stream/path.js';
@@ -18,8 +17,8 @@ import type { BufferPool } from './buffer-pool.js';
 import type { ScanProblem } from './problems.js';
 import type { ScanRoot } from './root.js';
 import type { CaptureSource } from './source.js';
-import { STATE_MAGIC, STATE_VERSION, StateWriter, type StateReader } from './state-file.js';
-import type { StatePlan } from './state-plan.js';
+import { StateWriter, type StateReader } from './state-file.js';
+import { stateHeader, type StatePlan } from './state-plan.js';
 
 export interface VolumeOptions {
   chunkSize: number;
@@ -214,16 +213,7 @@ export function volumeCapture(root: ScanRoot, options: VolumeOptions): CaptureSo
     const n = blockCount(size, bs);
     if (plan?.old !== undefined && !plan.full) old = new OldHashes(plan.old, n);
     if (plan !== undefined && stateFile !== undefined) {
-      writer = new StateWriter(stateFile, {
-        magic: STATE_MAGIC,
-        version: STATE_VERSION,
-        kind: 'volume',
-        source: plan.source,
-        node: options.node ?? hostname(),
-        root: { path: root.abs, dev: Number(root.st.dev), ino: Number(root.st.ino) },
-        blockSize: bs,
-        created: Date.now(),
-      });
+      writer = new StateWriter(stateFile, stateHeader(root, plan, options.node, bs));
       writer.add({ size, blocks: n } satisfies VolumeSizeRecord);
     }
   } catch (err) {

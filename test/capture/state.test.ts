@@ -112,3 +112,23 @@ test('a state of another root, a corrupt or truncated state, a state inside the 
     cleanup();
   }
 });
+
+test('a root that is no directory, file or device, --checksum without --state and a too small --block-size are usage errors', () => {
+  const { dir, src, state, cleanup } = setup();
+  try {
+    const fifo = `${dir}/fifo`;
+    assert.equal(sh(`mkfifo ${q(fifo)}`).code, 0);
+    const r = rill(['capture', '--scan', fifo]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /is not a directory, regular file or block device/);
+    const c = rill(['capture', '--scan', '--checksum', src]);
+    assert.equal(c.code, 2);
+    assert.match(c.stderr, /--checksum needs --state/);
+    const b = rill(['capture', '--scan', '--state', state, '--block-size', '256', src]);
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /--block-size "256" is not a size from 512/);
+    assert.equal(existsSync(state), false, 'nothing written on a usage error');
+  } finally {
+    cleanup();
+  }
+});
