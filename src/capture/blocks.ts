@@ -46,6 +46,13 @@ function zeroHash(length: number): bigint {
   return h;
 }
 
+/**
+ * Trees keep holes as holes, so a block's hash covers its hole layout too: a whole-hole block is
+ * told apart from a block of written zeros, and a partly sparse block from a dense one with the
+ * same bytes. (Volumes, zeroAsHole, hash bytes only: a zero block is a hole there.)
+ */
+const HOLE_TAG = 0x9e3779b97f4a7c15n;
+
 let zeros = Buffer.alloc(0);
 /** The block reads as all zeros (checked only when its hash is the zero block's). */
 function isZero(view: Buffer): boolean {
@@ -130,7 +137,7 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
   /** Blocks [next, end) lie entirely in a hole. */
   function* holeBlocks(end: number): Generator<EventInput> {
     for (; next < end; next++) {
-      const h = zeroHash(len(next));
+      const h = zeroAsHole ? zeroHash(len(next)) : zeroHash(len(next)) ^ HOLE_TAG;
       put(next, h);
       if (old !== undefined && next < oldBlocks && differs(next, h)) {
         if (punchFrom < 0) punchFrom = next;
@@ -173,7 +180,7 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
       }
       for (let b = first; b < last; b++) {
         const view = buf.subarray((b - first) * bs, (b - first) * bs + len(b));
-        const h = h64(view);
+        const h = zeroAsHole ? h64(view) : h64(view) ^ layoutTag(b);
         put(b, h);
         if (zeroAsHole && h === zeroHash(view.length) && isZero(view)) {
           if (runStart >= 0) {
@@ -201,6 +208,21 @@ export function* blockEvents(fd: number, path: Path, size: number, plan: BlockPl
 
   // The file's data extents, once: changed blocks write only their data (see emit).
   const extents = [...dataExtents(fd, size, plan.allocated)];
+  let cursor = 0; // first extent that may overlap the block layoutTag is asked about
+
+  /** 0 for a block inside one data extent, else a hash of where its data lies (never 0). */
+  function layoutTag(b: number): bigint {
+    const start = b * bs;
+    const end = start + len(b);
+    while (cursor < extents.length && extents[cursor]!.end <= start) cursor++;
+    const first = extents[cursor];
+    if (first !== undefined && first.start <= start && first.end >= end) return 0n;
+    const pairs: number[] = [];
+    for (let i = cursor; i < extents.length && extents[i]!.start < end; i++) {
+      pairs.push(Math.max(start, extents[i]!.start) - start, Math.min(end, extents[i]!.end) - start);
+    }
+    return h64(new Uint8Array(new Float64Array(pairs).buffer)) | 1n;
+  }
   for (const { start, end } of extents) {
     const firstData = Math.floor(start / bs);
     if (firstData > next) yield* holeBlocks(firstData);

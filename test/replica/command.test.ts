@@ -92,7 +92,15 @@ test('kill -9 while a new file streams in: no file under its name; a rerun conve
     child.stdin.write(bytes.subarray(0, bytes.length >> 1)); // half the stream, and the pipe stays open
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      const building = () => temps(root).filter((n) => !n.endsWith('.state')); // not the state file's own temp
+      // Not the state file's own temp, nor d/f's (built and renamed in a moment): big's, once it holds data.
+      const sizeOf = (n: string): number => {
+        try {
+          return lstatSync(join(root, '.rill', 'tmp', n)).size;
+        } catch {
+          return 0;
+        }
+      };
+      const building = () => temps(root).filter((n) => !n.endsWith('.state') && sizeOf(n) >= 65536);
       for (let i = 0; i < 800 && building().length === 0; i++) await sleep(25);
       assert.equal(building().length, 1, 'the new file is being built in .rill/tmp');
     } finally {
