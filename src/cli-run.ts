@@ -18,8 +18,12 @@ export const EXIT = {
   unimplemented: 6,
   /** The input does not fit: a stream of another source, a gap in seq, a foreign or stale state file. */
   mismatch: 7,
+  /** In use: another process holds the lock (a journal directory's writer). */
+  busy: 8,
   /** Killed by SIGINT. */
   interrupted: 130,
+  /** Stopped by SIGTERM (ship, after stopping cleanly). */
+  terminated: 143,
   /** Output pipe closed by the reader (128 + SIGPIPE), exits quietly. */
   pipe: 141,
 } as const;
@@ -31,6 +35,7 @@ const KIND_EXIT: Record<ErrorKind, number> = {
   io: EXIT.io,
   unimplemented: EXIT.unimplemented,
   mismatch: EXIT.mismatch,
+  busy: EXIT.busy,
 };
 
 function isEpipe(err: unknown): boolean {
@@ -38,18 +43,27 @@ function isEpipe(err: unknown): boolean {
   return e?.code === 'EPIPE' || e?.code === 'ERR_STREAM_DESTROYED' || (e?.cause !== undefined && isEpipe(e.cause));
 }
 
+/** The exit status an error ends a command with (what reportError returns, without printing). */
+export function exitCodeOf(err: unknown): number {
+  if (isEpipe(err)) return EXIT.pipe;
+  if (err instanceof RillError) return KIND_EXIT[err.kind];
+  return (err as NodeJS.ErrnoException | undefined)?.code ? EXIT.io : 70; // 70: internal error (EX_SOFTWARE), a bug in rill
+}
+
+/** The one line reportError prints for an error (without the command name). */
+export function describeError(err: unknown): string {
+  if (err instanceof RillError) return err.describe();
+  return (err as Error | undefined)?.message ?? String(err);
+}
+
 /** Prints one line for the error and returns the exit code for it. */
 export function reportError(command: string, err: unknown): number {
-  if (isEpipe(err)) return EXIT.pipe;
-  if (err instanceof RillError) {
-    process.stderr.write(`rill ${command}: ${err.describe()}\n`);
-    if (process.env.RILL_DEBUG) process.stderr.write(`${err.stack}\n`);
-    return KIND_EXIT[err.kind];
-  }
-  const e = err as NodeJS.ErrnoException;
-  process.stderr.write(`rill ${command}: ${e?.message ?? String(err)}\n`);
-  if (process.env.RILL_DEBUG || !e?.code) process.stderr.write(`${e?.stack ?? ''}\n`);
-  return e?.code ? EXIT.io : 70; // 70: internal error (EX_SOFTWARE), a bug in rill
+  const code = exitCodeOf(err);
+  if (code === EXIT.pipe) return code;
+  process.stderr.write(`rill ${command}: ${describeError(err)}\n`);
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (process.env.RILL_DEBUG || (!(err instanceof RillError) && !e?.code)) process.stderr.write(`${(err as Error | undefined)?.stack ?? ''}\n`);
+  return code;
 }
 
 let exiting = false;
@@ -64,12 +78,15 @@ export function onEarlyExit(fn: () => void): () => void {
   return () => cleanups.delete(fn);
 }
 
-/** Runs a command body; its resolved number (default 0) is the exit code. Never returns. */
-export async function run(command: string, body: () => Promise<number | void>): Promise<never> {
+/**
+ * Runs a command body; its resolved number (default 0) is the exit code. Never returns. SIGINT ends
+ * the command at once unless `ownSignals` (the body handles SIGINT and SIGTERM itself).
+ */
+export async function run(command: string, body: () => Promise<number | void>, options: { ownSignals?: boolean } = {}): Promise<never> {
   process.stdout.on('error', (err) => {
     if (isEpipe(err)) finish(EXIT.pipe);
   });
-  process.once('SIGINT', () => finish(EXIT.interrupted));
+  if (options.ownSignals !== true) process.once('SIGINT', () => finish(EXIT.interrupted));
   // Node exits 0 when its event loop empties, even with this command still awaiting something:
   // that is a bug in rill, and must never look like success.
   process.once('beforeExit', () => {

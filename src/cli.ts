@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { EXIT } from './cli-run.js';
 import { captureCommand } from './commands/capture.js';
 import { replayCommand } from './commands/replay.js';
+import { shipCommand } from './commands/ship.js';
 import { verifyCommand } from './commands/verify.js';
 import { dumpCommand } from './commands/dump.js';
 import { undumpCommand } from './commands/undump.js';
@@ -21,7 +22,7 @@ export function main(argv: string[]): void {
     .command(captureCommand)
     .command(notBuilt('freeze', 'quiesce a file system, mark a consistent point, thaw', 'issue #7'))
     .command(notBuilt('bookmark', 'insert a named consistent-point marker', 'issue #7'))
-    .command(notBuilt('ship', 'reliable delivery of a stream to a sink command', 'issue #4'))
+    .command(shipCommand)
     .command(notBuilt('sort-merge', 'consolidate streams: sort, coalesce, merge', 'issue #5'))
     .command(replayCommand)
     .command(dumpCommand)
@@ -35,7 +36,7 @@ export function main(argv: string[]): void {
     .alias('h', 'help')
     .alias('V', 'version')
     .wrap(Math.min(100, process.stderr.columns ?? 100))
-    .epilogue('Exit codes: 0 ok, 1 different / not reached, 2 usage, 3 bad stream, 4 refused as unsafe, 5 I/O error, 6 not built yet, 141 output pipe closed.')
+    .epilogue('Exit codes: 0 ok, 1 different / not reached, 2 usage, 3 bad stream, 4 refused as unsafe, 5 I/O error, 6 not built yet, 7 does not fit, 8 in use (locked by another process), 141 output pipe closed.')
     .fail((msg, err) => {
       if (err) throw err;
       process.stderr.write(`rill: ${msg}\nTry 'rill --help' (or 'rill COMMAND --help').\n`);

@@ -7,6 +7,7 @@ export type ErrorKind =
   | 'unsafe' // refused: a path that would leave the root, a symlink in the way, a type conflict
   | 'io' // a file-system operation failed (ENOSPC, EACCES, a missing source, ...)
   | 'mismatch' // the input does not fit: a stream of another source, a gap in seq, a foreign or stale state file
+  | 'busy' // in use: another process holds the lock (a journal's writer)
   | 'unimplemented'; // a command of the contract that is not built yet
 
 export interface StreamPosition {

@@ -14,6 +14,7 @@ napi_value rill_set_pipe_size(napi_env, napi_callback_info);
 napi_value rill_block_device_size(napi_env, napi_callback_info);
 napi_value rill_zero_range(napi_env, napi_callback_info);
 napi_value rill_stat_dir(napi_env, napi_callback_info);
+napi_value rill_flock_exclusive(napi_env, napi_callback_info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -30,6 +31,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"blockDeviceSize", NULL, rill_block_device_size, NULL, NULL, NULL, napi_default, NULL},
     {"zeroRange", NULL, rill_zero_range, NULL, NULL, NULL, napi_default, NULL},
     {"statDir", NULL, rill_stat_dir, NULL, NULL, NULL, napi_default, NULL},
+    {"flockExclusive", NULL, rill_flock_exclusive, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { onEarlyExit, run } from '../cli-run.js';
 import { encodeTo } from '../cli-encode.js';
 import { RillError } from '../errors.js';
+import { parseSize } from '../cli-units.js';
 import { resolve } from 'node:path';
 import type { ProblemCode, ScanProblem } from '../capture/problems.js';
 import type { CaptureSource } from '../capture/source.js';
@@ -36,16 +37,6 @@ const NOT_BUILT: [keyof CaptureArgs, string][] = [
 ];
 
 const MAX_CHUNK = 64 * 1024 * 1024;
-
-/** "262144", "256K", "256KiB", "1M", "1G" → bytes (powers of 1024). */
-export function parseSize(text: string, flag: string, min: number, max: number): number {
-  const m = /^(\d+)\s*(?:([KMG])(?:i?B)?|B)?$/i.exec(text.trim());
-  const n = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] ?? ' ').toUpperCase()) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new RillError('usage', `${flag} ${JSON.stringify(text)} is not a size from ${min} to ${max} bytes`, { hint: `e.g. ${flag} 256K` });
-  }
-  return n;
-}
 
 export const captureCommand: CommandModule<object, CaptureArgs> = {
   command: 'capture [root]',

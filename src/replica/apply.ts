@@ -20,7 +20,8 @@ interface Target {
   skip(e: Event): void;
   /** May return a promise (a dry run waiting for stdout to drain). */
   event(e: Event): void | Promise<void>;
-  end(lastSeq: number): void;
+  /** more: the stream goes on in a part this input lacks (end.more), so a full stream's final sweep is not done. */
+  end(lastSeq: number, more: boolean): void;
   abort(): void;
   close(): void;
 }
@@ -58,7 +59,7 @@ export async function applyRecords(records: AsyncIterable<StreamRecord | StreamR
           skipThrough = t.header(rec);
         } else if (rec.type === 'end') {
           const done = Math.max(rec.lastSeq ?? lastSeq ?? -1, skipThrough);
-          t.end(done < 0 ? 0 : done);
+          t.end(done < 0 ? 0 : done, rec.more === true);
           if (skipped > 0) log(`skipped ${skipped} events already applied (source ${source}, seq <= ${skipThrough}, per ${root}/.rill)`);
           t.stats.skipped += skipped;
           skipped = 0;
@@ -110,7 +111,7 @@ function realTarget(r: Replica): Target {
         throw wrap(e, err);
       }
     },
-    end: (lastSeq) => r.end(lastSeq),
+    end: (lastSeq, more) => r.end(lastSeq, more),
     abort: () => r.abort(),
     close: () => r.close(),
   };

@@ -1,14 +1,17 @@
 // Exact resume after kill -9 between commits. ROOT/.rill/inflight holds one fixed-size record, "source S
-// applied through seq N, deferred log length L", overwritten in place after every namespace change
-// (and every new file put in place); ROOT/.rill/deferred.log journals the directory metadata owed
-// until the next commit (deferred.ts), whose first L bytes rebuild it. Neither file is fsynced: the
-// page cache survives a killed process, and across a power failure only commits (state.json) are
-// durable, so a mark written before the machine restarted is not trusted.
+// applied through seq N from its stream created C, deferred log length L" (one JSON object padded
+// with spaces; C, the header's `created`, is absent from marks of older versions: unknown),
+// overwritten in place before the first event applied of a stream other than the recorded one and
+// after every namespace change (and every new file put in place); ROOT/.rill/deferred.log journals
+// the directory metadata owed until the next commit (deferred.ts), whose first L bytes rebuild it.
+// Neither file is fsynced: the page cache survives a killed process, and across a power failure
+// only commits (state.json) are durable, so a mark written before the machine restarted is not trusted.
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { ioError } from '../errors.js';
 import { STATE_DIR, type Confine } from './confine.js';
 import type { Deferred, DeferredOp } from './deferred.js';
-import type { ReplicaState } from './state.js';
+import { sameStream } from './lineage.js';
+import { isCreated, type ReplicaState } from './state.js';
 
 /** Root-relative path of the progress mark. */
 export const INFLIGHT_FILE = `${STATE_DIR}/inflight`;
@@ -18,6 +21,8 @@ export const DEFERRED_LOG = `${STATE_DIR}/deferred.log`;
 /** Where a replay that stopped between commits got to. */
 export interface Mark {
   source: string;
+  /** `created` of the stream being applied (ns since the epoch, decimal); undefined: unknown (an older mark). */
+  created?: string;
   /** Every event of source up to this seq is applied completely. */
   seq: number;
   /** Bytes of deferred.log that belong to those events. */
@@ -70,11 +75,16 @@ export class Progress {
     if (found !== undefined && this.previous === undefined) this.truncate(this.markFd, INFLIGHT_FILE, 0);
   }
 
-  /** Records that every event of source up to seq is applied, and maybe the rename being made (one pwrite, no fsync). */
-  mark(source: string, seq: number, renaming?: number): void {
-    if (this.prefixFor !== source) {
-      this.prefix = `{"boot":${JSON.stringify(bootId)},"source":${JSON.stringify(source)},"seq":`;
-      this.prefixFor = source;
+  /**
+   * Records that every event of source up to seq is applied (from its stream created `created`),
+   * and maybe the rename being made (one pwrite, no fsync).
+   */
+  mark(source: string, created: string | undefined, seq: number, renaming?: number): void {
+    const key = `${source}\n${created ?? ''}`;
+    if (this.prefixFor !== key) {
+      const stream = created === undefined ? '' : `"created":${JSON.stringify(created)},`;
+      this.prefix = `{"boot":${JSON.stringify(bootId)},"source":${JSON.stringify(source)},${stream}"seq":`;
+      this.prefixFor = key;
     }
     const text = `${this.prefix}${seq},"log":${this.logLength}${renaming === undefined ? '' : `,"renaming":${renaming}`}}`;
     const need = Buffer.byteLength(text) + 1;
@@ -126,12 +136,12 @@ export class Progress {
    * (seq: the last event applied completely), so a log length never counts entries of another log.
    * True when the mark was written.
    */
-  flushed(source: string, seq: number): boolean {
+  flushed(source: string, created: string | undefined, seq: number): boolean {
     if (this.logLength === 0) return false;
     this.logLength = 0;
     this.truncate(this.logFd, DEFERRED_LOG, 0);
     if (!this.markSet) return false;
-    this.mark(source, seq);
+    this.mark(source, created, seq);
     return true;
   }
 
@@ -183,16 +193,20 @@ function parseMark(text: string): (Mark & { boot: string }) | undefined {
   try {
     const m = JSON.parse(line) as Mark & { boot: string };
     const ok = typeof m.source === 'string' && typeof m.boot === 'string' && Number.isSafeInteger(m.seq) && Number.isSafeInteger(m.log) && m.log >= 0;
-    if (ok && (m.renaming === undefined || Number.isSafeInteger(m.renaming))) return m;
+    if (ok && (m.renaming === undefined || Number.isSafeInteger(m.renaming)) && (m.created === undefined || isCreated(m.created))) return m;
   } catch {
     // not a mark
   }
   return undefined;
 }
 
-/** A mark that state.json has superseded (a commit recorded since it was written). */
+/**
+ * A mark that state.json has superseded (a commit recorded since it was written). A mark of another
+ * stream of the source is newer than the state, whatever its seq: it was written after the state's
+ * last commit, by a replay of a stream that stopped.
+ */
 function isStale(m: Mark, state: ReplicaState | undefined): boolean {
-  return m.source === state?.source && Math.max(m.seq, m.renaming ?? -1) <= state.lastSeq;
+  return m.source === state?.source && sameStream(m.created, state.created) && Math.max(m.seq, m.renaming ?? -1) <= state.lastSeq;
 }
 
 /** The live mark of a replica, read without changing anything (for --dry-run). */

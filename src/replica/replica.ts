@@ -6,11 +6,12 @@ import { hostname } from 'node:os';
 import { ioError } from '../errors.js';
 import type { Event, EventType, Header } from '../stream/events.js';
 import { sys } from '../sys/native.js';
-import { STASH_DIR, type Confine } from './confine.js';
+import { lockFile, type FileLock } from '../sys/lock.js';
+import { STASH_DIR, STATE_DIR, type Confine } from './confine.js';
 import { Deferred, DEFERRED_LIMIT, type DeferredDir } from './deferred.js';
 import { Durable } from './durable.js';
 import { lookup } from './fsops.js';
-import { appliedFrom, checkHeader, type Applied } from './lineage.js';
+import { appliedFrom, checkHeader, sameStream, streamCreated, type Applied } from './lineage.js';
 import { OpenFile } from './open-file.js';
 import { Pending } from './pending.js';
 import { Progress } from './progress.js';
@@ -36,6 +37,8 @@ export interface ApplyOptions {
   print?: (line: string) => void | Promise<void>;
   /** Apply a stream of another source than the replica's (a full one takes the replica over). */
   force?: boolean;
+  /** Called after progress is recorded durably (replay --ack acknowledges it to ship). */
+  onDurable?: (source: string, seq: number) => void;
 }
 
 /** Counts for the summary line. */
@@ -46,6 +49,9 @@ export interface ApplyStats {
   skipped: number;
   seconds: number;
 }
+
+/** Root-relative path of the lock a replay holds while it applies. */
+const LOCK_FILE = `${STATE_DIR}/lock`;
 
 /** Events that act on one file and keep the pending file / cached fd of their path open. */
 const FILE_EVENTS = new Set<EventType>(['write', 'truncate', 'punch', 'chmod', 'chown', 'utimes', 'setxattr', 'removexattr', 'assert']);
@@ -64,18 +70,24 @@ export class Replica {
   readonly privileged: boolean;
   readonly verbose: boolean;
   readonly log: (line: string) => void;
+  private readonly onDurable: ((source: string, seq: number) => void) | undefined;
+  private readonly lock: FileLock;
   readonly stats: ApplyStats = { events: 0, files: 0, bytes: 0, skipped: 0, seconds: 0 };
   /** What the replica has applied: state.json, or the mark of a replay that stopped between commits. */
   applied: Applied | undefined;
   /** Source and node of the stream being applied (from its header). */
   source = '';
+  /** Which stream of the source is being applied: its header's `created` (decimal ns). */
+  created: string | undefined;
   node = hostname();
   /** The sweep of the full stream being applied, if it is one. */
   full: Sweep | undefined;
   /** The rename a stopped replay was making (its mark says so): it may be made already. */
-  private readonly interrupted: { source: string; seq: number } | undefined;
+  private readonly interrupted: { source: string; created: string | undefined; seq: number } | undefined;
   /** The rename being made now (the mark says so until it is made). */
   private renaming: number | undefined;
+  /** The stream being applied is not the one recorded: mark before its first event changes anything. */
+  private announce = false;
   /** seq through which the stream being applied was applied before this run. */
   private through = -1;
   /** seq of the last event applied completely (the resume point before any). */
@@ -96,7 +108,10 @@ export class Replica {
     this.privileged = options.privileged ?? root;
     this.verbose = options.verbose ?? false;
     this.log = options.log ?? ((line) => process.stderr.write(`rill replay: ${line}\n`));
+    this.onDurable = options.onDurable;
     this.force = options.force ?? false;
+    // One replay at a time: a sink of ship whose session died may still be running when the next one starts.
+    this.lock = lockFile(confine.abs(LOCK_FILE).toString(), `replica ${JSON.stringify(confine.root)}`, 'another rill replay is applying a stream to it; wait for it to end (ship retries by itself)');
     removeStaleTemps(confine);
     const state = readState(confine.root);
     this.marks = new Progress(confine, state);
@@ -104,7 +119,7 @@ export class Replica {
     this.applied = appliedFrom(state, this.marks.previous);
     const previous = this.marks.previous;
     if (previous !== undefined) this.marks.rebuild(this.deferred);
-    if (previous?.renaming !== undefined) this.interrupted = { source: previous.source, seq: previous.renaming };
+    if (previous?.renaming !== undefined) this.interrupted = { source: previous.source, created: previous.created, seq: previous.renaming };
     if (this.marks.restarted) {
       this.log(
         `warning: the last replay into this replica stopped between commits, and the machine restarted since; the events after ${state === undefined ? 'its start' : `seq ${state.lastSeq}`} are applied again, ` +
@@ -119,11 +134,14 @@ export class Replica {
 
   /** A stream starts: refuses it if it does not fit; returns the seq through which its events were applied before. */
   header(h: Header): number {
-    const through = checkHeader(h, this.applied, this.force, this.confine.root);
+    const through = checkHeader(h, this.applied, this.force, this.confine.root, this.log);
     if (this.applied !== undefined && this.applied.source !== h.source) {
       this.log(`note: --force: source ${h.source} replaces source ${this.applied.source} in this replica${h.full === true ? '' : ' (this stream is not a full one: entries it does not name stay)'}`);
     }
     this.source = h.source;
+    this.created = streamCreated(h);
+    // Until this stream's first mark, a replay of it that stopped would look like the recorded one's.
+    this.announce = this.applied !== undefined && (this.applied.source !== h.source || this.applied.created !== this.created);
     this.node = h.node;
     this.through = through;
     this.done = through;
@@ -135,6 +153,10 @@ export class Replica {
   /** Finalizes the pending file and closes the cached fd unless the event continues on their path. */
   settle(e: Event): void {
     if (e.type === 'note') return;
+    if (this.announce) {
+      this.announce = false;
+      this.mark(this.done);
+    }
     const path = FILE_EVENTS.has(e.type) ? (e as { path: string }).path : undefined;
     // A new file put in place is not marked: applied again, its create replaces it whole, and what
     // came before it is data and metadata (exact to apply again) up to the last change of names,
@@ -161,11 +183,11 @@ export class Replica {
 
   /** True for the rename a killed replay was making (its mark said so): it may be made already. */
   wasRenaming(seq: number): boolean {
-    return this.interrupted?.source === this.source && this.interrupted.seq === seq;
+    return this.interrupted?.source === this.source && this.interrupted.seq === seq && sameStream(this.interrupted.created, this.created);
   }
 
   private mark(seq: number): void {
-    this.marks.mark(this.source, seq, this.renaming);
+    this.marks.mark(this.source, this.created, seq, this.renaming);
     this.marked = seq;
   }
 
@@ -229,8 +251,13 @@ export class Replica {
     this.saveState(this.full?.open === true ? seq - 1 : seq);
   }
 
-  /** The end of a stream: a full stream's last sweeps, then a commit; warns about a stash left full. */
-  end(lastSeq: number): void {
+  /**
+   * The end of a stream: a full stream's last sweeps, then a commit; warns about a stash left full.
+   * more (end.more): the rest of the stream is in a part this input lacks, so progress is recorded
+   * but a full stream's final sweep is not done (the missing part may name more entries).
+   */
+  end(lastSeq: number, more = false): void {
+    if (more) return this.endOfPart(lastSeq);
     this.full?.finish(lastSeq > this.through);
     this.commit(lastSeq);
     if (this.full !== undefined && this.verbose && this.full.removed > 0) this.log(`removed ${this.full.removed} entries the full stream does not name`);
@@ -244,12 +271,25 @@ export class Replica {
     }
   }
 
+  /** An end{more}: what came is complete and recorded; entries a full stream has not finished with stay. */
+  private endOfPart(lastSeq: number): void {
+    const full = this.full !== undefined;
+    this.checkpoint();
+    this.saveState(lastSeq);
+    this.full = undefined;
+    this.log(
+      `note: the stream of source ${this.source} goes on after seq ${lastSeq} in a part this input does not hold (end.more); progress is recorded` +
+        (full ? ', and entries the full stream did not name are kept (its final sweep needs the whole stream)' : ''),
+    );
+  }
+
   /** Records progress durably (at commit, bookmark and end). */
   saveState(lastSeq: number): ReplicaState {
-    const state = { source: this.source, lastSeq, node: this.node, updated: new Date().toISOString() };
+    const state = { source: this.source, lastSeq, node: this.node, updated: new Date().toISOString(), created: this.created };
     writeState(this.confine, state);
+    this.onDurable?.(state.source, lastSeq);
     this.marks.committed();
-    this.applied = { source: state.source, seq: lastSeq, node: state.node, updated: state.updated };
+    this.applied = { source: state.source, seq: lastSeq, node: state.node, updated: state.updated, created: state.created };
     this.done = lastSeq;
     this.marked = lastSeq;
     return state;
@@ -271,12 +311,16 @@ export class Replica {
 
   /** Releases the progress files (after the end or an error). */
   close(): void {
-    this.marks.close();
+    try {
+      this.marks.close();
+    } finally {
+      this.lock.release();
+    }
   }
 
   private flushDeferred(): void {
     this.deferred.flush((path, item) => this.applyDeferred(path, item));
-    if (this.marks.flushed(this.source, this.done)) this.marked = this.done;
+    if (this.marks.flushed(this.source, this.created, this.done)) this.marked = this.done;
   }
 
   private applyDeferred(path: string, item: DeferredDir): void {

@@ -14,6 +14,11 @@ export interface ReplicaState {
   node: string;
   /** ISO 8601 time of the write. */
   updated: string;
+  /**
+   * Which stream of the source got the replica to lastSeq: its header's `created` (ns since the
+   * epoch, decimal). Absent in records of older versions (then unknown).
+   */
+  created?: string;
 }
 
 /** Root-relative path of the state file. */
@@ -66,11 +71,16 @@ export function readState(root: string): ReplicaState | undefined {
   }
   try {
     const s = JSON.parse(text) as ReplicaState;
-    if (typeof s.source === 'string' && Number.isSafeInteger(s.lastSeq)) return s;
+    if (typeof s.source === 'string' && Number.isSafeInteger(s.lastSeq) && (s.created === undefined || isCreated(s.created))) return s;
   } catch {
     // fall through
   }
   throw new RillError('io', `replica state ${JSON.stringify(file)} is not valid`, { path: file, hint: 'remove it to replay from scratch' });
+}
+
+/** A recorded header `created`: a decimal integer (ns since the epoch). */
+export function isCreated(v: unknown): v is string {
+  return typeof v === 'string' && /^-?[0-9]{1,20}$/.test(v);
 }
 
 /** Replaces the state file atomically and durably. */

@@ -12,7 +12,8 @@ import { RillError, ioError } from '../errors.js';
 import { dispatch, type Event, type Header, type StreamRecord } from '../stream/events.js';
 import { sys } from '../sys/native.js';
 import { describeHandlers } from './dry-run.js';
-import { checkHeader } from './lineage.js';
+import { checkHeader, streamCreated } from './lineage.js';
+import { isCreated } from './state.js';
 import { punchRange } from './punch.js';
 import type { ApplyStats } from './replica.js';
 import { writeAll } from './xdev.js';
@@ -31,6 +32,8 @@ export interface VolumeApplyOptions {
   state?: string;
   log?: (line: string) => void;
   print?: (line: string) => void | Promise<void>;
+  /** Called after progress is recorded durably (replay --ack acknowledges it to ship). */
+  onDurable?: (source: string, seq: number) => void;
 }
 
 /** The progress record of a volume replica (JSON). */
@@ -46,6 +49,13 @@ export interface VolumeState {
   size: number;
   /** The target the progress is about: a file's dev/ino, a block device's size. */
   target: { path: string; dev?: number; ino?: number; rdev?: number; deviceSize?: number };
+  /** Which stream of the source got the volume to lastSeq: its header's `created` (decimal ns); absent in older records (unknown). */
+  created?: string;
+  /**
+   * Written before the first event of a stream other than the recorded one: events after lastSeq
+   * of that stream may be partly applied (a replay of it that stops before a commit leaves this).
+   */
+  partial?: boolean;
 }
 
 /** What a replay target path is now. */
@@ -82,7 +92,8 @@ function realTarget(path: string): string {
   }
 }
 
-function readVolumeState(file: string): VolumeState | undefined {
+/** The progress recorded in a volume replica's state file; undefined when there is none. */
+export function readVolumeState(file: string): VolumeState | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -92,7 +103,8 @@ function readVolumeState(file: string): VolumeState | undefined {
   }
   try {
     const s = JSON.parse(text) as VolumeState;
-    if (s.kind === 'volume' && typeof s.source === 'string' && Number.isSafeInteger(s.lastSeq) && Number.isSafeInteger(s.size) && typeof s.target === 'object') return s;
+    const stream = (s.created === undefined || isCreated(s.created)) && (s.partial === undefined || typeof s.partial === 'boolean');
+    if (s.kind === 'volume' && typeof s.source === 'string' && Number.isSafeInteger(s.lastSeq) && Number.isSafeInteger(s.size) && typeof s.target === 'object' && stream) return s;
   } catch {
     // fall through
   }
@@ -262,6 +274,10 @@ export async function applyVolume(records: AsyncIterable<StreamRecord | StreamRe
   let lastSeq: number | undefined;
   let skipThrough = -1;
   let skipped = 0;
+  /** The header's `created` of the stream being applied. */
+  let created: string | undefined;
+  /** The stream is not the recorded one: record that before its first event changes the volume. */
+  let announce = false;
 
   /** The volume, opened (or created) at the first stream that fits; a stale state is dropped then. */
   const prepare = (): void => {
@@ -275,12 +291,13 @@ export async function applyVolume(records: AsyncIterable<StreamRecord | StreamRe
     }
   };
 
-  const save = (seq: number): void => {
+  const save = (seq: number, partial = false): void => {
     if (volume === undefined) return;
-    if (options.fsync) volume.sync();
-    const state: VolumeState = { kind: 'volume', source, lastSeq: seq, node, updated: new Date().toISOString(), size: volume.size, target: volume.identity() };
+    if (options.fsync && !partial) volume.sync();
+    const state: VolumeState = { kind: 'volume', source, lastSeq: seq, node, updated: new Date().toISOString(), size: volume.size, target: volume.identity(), created, ...(partial ? { partial } : {}) };
     writeVolumeState(stateFile, state);
     recorded = state;
+    if (!partial) options.onDurable?.(source, seq);
   };
 
   const header = (h: Header): void => {
@@ -291,10 +308,12 @@ export async function applyVolume(records: AsyncIterable<StreamRecord | StreamRe
       });
     }
     prepare();
-    const applied = recorded === undefined ? undefined : { source: recorded.source, seq: recorded.lastSeq, node: recorded.node, updated: recorded.updated };
-    skipThrough = checkHeader(h, applied, options.force === true, JSON.stringify(target));
+    const applied = recorded === undefined ? undefined : { source: recorded.source, seq: recorded.lastSeq, node: recorded.node, updated: recorded.updated, created: recorded.created, interrupted: recorded.partial };
+    skipThrough = checkHeader(h, applied, options.force === true, JSON.stringify(target), log);
     if (recorded !== undefined && recorded.source !== h.source) log(`warning: --force: applying source ${h.source} over the replica of source ${recorded.source}`);
     source = h.source;
+    created = streamCreated(h);
+    announce = recorded !== undefined && (recorded.source !== h.source || recorded.created !== created);
     node = h.node;
     if (volume === undefined && !options.dryRun) {
       volume = new Volume(path, target, true);
@@ -310,7 +329,7 @@ export async function applyVolume(records: AsyncIterable<StreamRecord | StreamRe
           open = true;
           lastSeq = undefined;
         } else if (rec.type === 'end') {
-          if (!options.dryRun) save(Math.max(rec.lastSeq ?? lastSeq ?? 0, recorded?.source === source ? recorded.lastSeq : 0));
+          if (!options.dryRun) save(Math.max(rec.lastSeq ?? lastSeq ?? 0, skipThrough));
           if (skipped > 0) log(`skipped ${skipped} events already applied (source ${source}, seq <= ${skipThrough}, per ${stateFile})`);
           stats.skipped += skipped;
           skipped = 0;
@@ -332,6 +351,10 @@ export async function applyVolume(records: AsyncIterable<StreamRecord | StreamRe
               if (wait !== undefined) await wait;
             }
             continue;
+          }
+          if (announce) {
+            announce = false;
+            save(skipThrough, true);
           }
           try {
             apply(volume!, rec, options, log, save);

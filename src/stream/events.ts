@@ -93,6 +93,12 @@ export interface Header {
    * applied this source through at least `base` (else seqs base+1.. would be missing).
    */
   base?: number;
+  /**
+   * This stream is part `part` (1, 2, ...) of a longer stream split across journal segments: it
+   * continues the stream that ended with `end.more` just before it. A part has no `full`, and its
+   * `base` is the previous part's last seq (so alone it is a valid change set). Absent: part 0.
+   */
+  part?: number;
 }
 
 /** Last record of every complete stream. */
@@ -104,6 +110,8 @@ export interface End {
   checksum: number;
   /** seq of the last event, absent when the stream has none. */
   lastSeq?: number;
+  /** The stream goes on in a following part (the journal rotated inside it), or was cut (its writer died). */
+  more?: boolean;
 }
 
 export type StreamRecord = Header | Event | End;
@@ -149,10 +157,10 @@ export const EVENT_FIELDS: { [T in EventType]: Fields<EventOf<T>> } = {
 export const COMMON_FIELDS = { seq: 'uint', time: 'ns?' } as const satisfies Record<string, FieldSpec>;
 
 export const HEADER_FIELDS = {
-  magic: 'str', version: 'uint', source: 'str', node: 'str', kind: 'str', created: 'ns', full: 'bool?', base: 'uint?',
+  magic: 'str', version: 'uint', source: 'str', node: 'str', kind: 'str', created: 'ns', full: 'bool?', base: 'uint?', part: 'uint?',
 } as const satisfies Record<string, FieldSpec>;
 
-export const END_FIELDS = { count: 'uint', checksum: 'uint', lastSeq: 'uint?' } as const satisfies Record<string, FieldSpec>;
+export const END_FIELDS = { count: 'uint', checksum: 'uint', lastSeq: 'uint?', more: 'bool?' } as const satisfies Record<string, FieldSpec>;
 
 export const EVENT_TYPES = Object.keys(EVENT_FIELDS) as EventType[];
 

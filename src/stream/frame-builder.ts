@@ -3,6 +3,7 @@
 // payloads are referenced as they are, and the CRC is computed piece by piece.
 import { crc32 } from 'node:zlib';
 import { CODEC, FRAME_HEAD_BYTES, writeFrameHead } from './frame.js';
+import type { PayloadCompressor } from './compress.js';
 
 const ARENA_BYTES = 256 * 1024;
 
@@ -41,16 +42,29 @@ export class FrameBuilder {
     this.length += data.length;
   }
 
-  /** The finished frame as buffers to write in order (head first); undefined when empty. */
-  take(): { pieces: Buffer[]; crc: number } | undefined {
+  /**
+   * The finished frame as buffers to write in order (head first); undefined when empty. With a
+   * compressor, the payload is stored compressed when that makes it shorter (else as it is), and
+   * the CRC is over the stored bytes.
+   */
+  take(compressor?: PayloadCompressor): { pieces: Buffer[]; crc: number } | undefined {
     if (this.length === 0) return undefined;
     this.closeSegment();
+    let stored = this.pieces;
+    let codec: number = CODEC.none;
+    let length = this.length;
+    const packed = compressor?.compress(stored, length);
+    if (packed !== undefined) {
+      stored = [packed];
+      codec = compressor!.codec;
+      length = packed.length;
+    }
     let crc = 0;
-    for (const p of this.pieces) crc = crc32(p, crc);
+    for (const p of stored) crc = crc32(p, crc);
     crc >>>= 0;
     const head = Buffer.allocUnsafe(FRAME_HEAD_BYTES);
-    writeFrameHead(head, CODEC.none, crc, this.length);
-    const pieces = [head, ...this.pieces];
+    writeFrameHead(head, codec, crc, length);
+    const pieces = [head, ...stored];
     this.pieces = [];
     this.length = 0;
     return { pieces, crc };

@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 /** RFC 9277 stored-CBOR-sequence signature: tag 55800(tag 0x52494C4C ("RILL")("BOR")). */
 export const SIGNATURE = Buffer.from('d9d9f8da52494c4c43424f52', 'hex');
 
-/** Payload codecs. v1 writers use none; zstd and gzip are reserved for ship's negotiated compression. */
+/** Payload codecs (compress.ts): zstd and gzip are what ship negotiates with a sink; files use none. */
 export const CODEC = { none: 0, zstd: 1, gzip: 2 } as const;
 export const CODEC_NAMES: Record<number, string> = { 0: 'none', 1: 'zstd', 2: 'gzip' };
 

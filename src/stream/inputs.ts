@@ -4,11 +4,14 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { RillError } from '../errors.js';
 import type { StreamRecord } from './events.js';
+import { joinParts } from './join.js';
 import { readFrames } from './reader.js';
 
 export interface ReadOptions {
   /** Where warnings about skipped records go (default: stderr). */
   onWarning?: (message: string) => void;
+  /** Inputs of zero bytes hold no stream instead of being an error. */
+  allowEmpty?: boolean;
 }
 
 /** Large reads: fewer frames straddle two chunks (which costs a copy to join them). */
@@ -38,15 +41,22 @@ export async function* readRecords(inputs: string[], options: ReadOptions = {}):
 
 /**
  * Decodes every input in turn, yielding the records of each frame as one array (the fast path).
- * Buffers inside the records are valid until the next batch is requested: copy what you keep.
+ * Parts of a stream split by a journal are joined (join.ts), across inputs too, so every reader sees
+ * the original streams. Buffers inside the records are valid until the next batch is requested:
+ * copy what you keep.
  */
-export async function* readBatches(inputs: string[], options: ReadOptions = {}): AsyncGenerator<StreamRecord[]> {
+export function readBatches(inputs: string[], options: ReadOptions = {}): AsyncGenerator<StreamRecord[]> {
+  return joinParts(readInputs(inputs, options));
+}
+
+/** Every input's frames in turn, parts not joined. */
+async function* readInputs(inputs: string[], options: ReadOptions): AsyncGenerator<StreamRecord[]> {
   const names = inputs.length === 0 ? ['-'] : inputs;
   const onWarning = options.onWarning ?? ((m: string) => process.stderr.write(`rill: warning: ${m}\n`));
   for (const name of names) {
     const handle = name === '-' ? undefined : await open(name, 'r').catch((err: unknown) => Promise.reject(inputError(name, err)));
     try {
-      yield* readFrames(handle?.fd ?? 0, { input: name === '-' ? 'stdin' : name, onWarning });
+      yield* readFrames(handle?.fd ?? 0, { input: name === '-' ? 'stdin' : name, onWarning, allowEmpty: options.allowEmpty });
     } catch (err) {
       throw inputError(name, err);
     } finally {

@@ -2,15 +2,20 @@
 // stream-level checks (header first, increasing seq, end record). Shared by the push decoder
 // (decode.ts) and the pull reader (reader.ts). A frame's records are returned only after its CRC
 // and every record in it checked out; every error names input, byte offset and record number.
+// A compressed payload (codec zstd or gzip) is checked against the CRC as stored, i.e. compressed,
+// before it is decompressed, so a decompressor only ever sees bytes that arrived intact.
 import { RillError } from '../errors.js';
 import { MAGIC, READ_VERSIONS, type StreamRecord } from './events.js';
 import { cborDecoder } from './cbor.js';
 import { CODEC_NAMES, MAX_FRAME_PAYLOAD, SIGNATURE, chainChecksum, frameCrc, readHead } from './frame.js';
+import { decompressPayload, PayloadError } from './compress.js';
 import { recordFromWire, WireError } from './wire.js';
 
 export interface DecoderOptions {
   /** Input name for messages ('-' for stdin). */
   input?: string;
+  /** An input of zero bytes is no stream rather than an error (ship restarted with nothing new). */
+  allowEmpty?: boolean;
   /** Called for records that are skipped (unknown kinds marked optional). */
   onWarning?: (message: string) => void;
 }
@@ -31,6 +36,7 @@ const MAX_HEAD = 1 + 9 + 9 + 9;
 export class StreamParser {
   private readonly input: string | undefined;
   private readonly onWarning: (message: string) => void;
+  private readonly allowEmpty: boolean;
   /** Absolute offset of the next unconsumed byte. */
   private offset = 0;
   /** Records decoded so far (1-based numbering in messages). */
@@ -38,9 +44,16 @@ export class StreamParser {
   private stream: StreamState | undefined;
   private streams = 0;
 
+  /** Where the open stream stands after the frames consumed so far (undefined between streams); why: the journal ends a stream its writer left open. */
+  get openStream(): { count: number; checksum: number; lastSeq: number } | undefined {
+    const s = this.stream;
+    return s === undefined || !s.headerSeen ? undefined : { count: s.count, checksum: s.checksum, lastSeq: s.lastSeq };
+  }
+
   constructor(options: DecoderOptions = {}) {
     this.input = options.input;
     this.onWarning = options.onWarning ?? (() => {});
+    this.allowEmpty = options.allowEmpty === true;
   }
 
   /** Parses the signature or frame at the start of view (the unconsumed input, at least 1 byte). */
@@ -59,7 +72,7 @@ export class StreamParser {
     if (this.stream !== undefined) {
       throw this.error(`truncated: the stream ends after record ${this.records} without an end record`, this.offset, this.records);
     }
-    if (this.streams === 0) throw this.error('empty input: not a rill stream', 0);
+    if (this.streams === 0 && !(this.allowEmpty && this.offset === 0)) throw this.error('empty input: not a rill stream', 0);
   }
 
   private error(message: string, offset: number, record?: number): RillError {
@@ -117,12 +130,18 @@ export class StreamParser {
     if (actual !== crc) {
       bad(`CRC mismatch (stored ${hex(crc)}, computed ${hex(actual)}): the frame's ${length} bytes were damaged`);
     }
-    if (codec !== 0) bad(`payload codec ${CODEC_NAMES[codec] ?? codec} is not supported by this rill (only none)`);
+    let plain: Buffer;
+    try {
+      plain = decompressPayload(codec, payload, MAX_FRAME_PAYLOAD);
+    } catch (err) {
+      if (err instanceof PayloadError) bad(`${err.message} (codec ${CODEC_NAMES[codec] ?? codec}, ${length} bytes stored, CRC correct)`);
+      throw err;
+    }
     const stream = this.stream!;
-    const records = this.decodeRecords(payload, start);
+    const decoded = this.decodeRecords(plain!, start);
     this.offset += pos + length;
     stream.checksum = chainChecksum(stream.checksum, actual);
-    return { consumed: pos + length, records };
+    return { consumed: pos + length, records: decoded };
   }
 
   /** Decodes and checks every record of a frame before any is released. */
@@ -163,6 +182,7 @@ export class StreamParser {
           if (rec.version < READ_VERSIONS.min || rec.version > READ_VERSIONS.max) {
             fail(`stream format version ${rec.version} is not readable by this rill (reads ${READ_VERSIONS.min}..${READ_VERSIONS.max}); upgrade rill`);
           }
+          if (rec.part !== undefined && rec.part > 0 && rec.full === true) fail(`a header with part ${rec.part} continues a stream, so it cannot be full`);
           next.headerSeen = true;
         }
       } else if (rec.type === 'header') {

@@ -24,6 +24,8 @@ export interface NativeSys {
    * stats STAT_FIELDS numbers an entry (see DirStat in src/capture/dir-stat.ts). Opens path O_NOFOLLOW.
    */
   statDir(path: string | Buffer): { names: Buffer; stats: Float64Array };
+  /** flock(LOCK_EX | LOCK_NB): true when locked, false when another open file holds it (EWOULDBLOCK); throws on other errors. */
+  flockExclusive(fd: number): boolean;
 }
 
 const require = createRequire(import.meta.url);

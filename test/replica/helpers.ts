@@ -22,6 +22,8 @@ export interface StreamOptions {
   /** Header fields: a full stream, or a change set on top of base. */
   full?: boolean;
   base?: number;
+  /** Header `created` (default 0): which stream of the source this is. */
+  created?: bigint;
 }
 
 /** header, the events numbered from `first`, and an end record (unless end: false). */
@@ -30,7 +32,7 @@ export function stream(events: EventInput[], opts: StreamOptions = {}): StreamRe
   const evs = events.map((e, i) => ({ ...e, seq: first + i }) as Event);
   const recs: StreamRecord[] = [
     {
-      type: 'header', magic: MAGIC, version: FORMAT_VERSION, source: opts.source ?? randomUUID(), node: 'test-node', kind: 'tree', root: { path: '/src' }, created: 0n,
+      type: 'header', magic: MAGIC, version: FORMAT_VERSION, source: opts.source ?? randomUUID(), node: 'test-node', kind: 'tree', root: { path: '/src' }, created: opts.created ?? 0n,
       ...(opts.full === undefined ? {} : { full: opts.full }),
       ...(opts.base === undefined ? {} : { base: opts.base }),
     },

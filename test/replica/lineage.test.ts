@@ -3,14 +3,15 @@
 // naming the missing range, an overlap is skipped as applied. Checked per stream of a concatenation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tree.js';
 import { encode, fixedHeader } from '../helpers/codec.js';
 import { rill } from '../helpers/cli.js';
 import { applyRecords } from '../../src/replica/index.js';
 import type { Event, EventInput } from '../../src/stream/events.js';
-import { feed, rejectsWith, replay, stream, type StreamOptions } from './helpers.js';
+import { RillError } from '../../src/errors.js';
+import { feed, rejectsWith, replay, snapshot, stream, type StreamOptions } from './helpers.js';
 
 const A = '00000000-0000-4000-8000-00000000000a';
 const B = '00000000-0000-4000-8000-00000000000b';
@@ -114,6 +115,134 @@ test('concatenated streams: each header is checked when it arrives, before any e
     assert.deepEqual(names(root2), ['f1', 'f2', 'f3']);
     await applyRecords(feed(two), root2, { log: () => {}, force: true });
     assert.deepEqual(names(root2), ['f1']);
+  } finally {
+    cleanup();
+  }
+});
+
+// Another stream of the same source: two capture runs can number different events alike (a run
+// whose capture did not commit its state is followed by one that numbers from the same base
+// again). The replica records which stream it applied (the header's `created`) and never skips
+// seqs that another stream applied.
+const T0 = 1_700_000_000_000_000_000n; // 2023-11-14T22:13:20.000Z
+const T1 = T0 + 1_000_000_000n;
+const T2 = T0 + 2_000_000_000n;
+const T3 = T0 + 3_000_000_000n;
+const at = (t: bigint) => new Date(Number(t / 1_000_000n)).toISOString().replaceAll('.', '\\.');
+
+/** Entries g<seq> (another run's events at the same seqs), then a commit. */
+function others(first: number, n: number): EventInput[] {
+  return [...Array.from({ length: n - 1 }, (_, i): EventInput => ({ type: 'mkdir', path: `g${first + i}`, mode: 0o755 })), { type: 'commit' }];
+}
+
+const mark = (root: string) => readFileSync(join(root, '.rill/inflight'), 'utf8');
+
+test('a change set of another stream of the source whose base is below the replica’s seq is refused (exit 7); the same stream again is skipped; another full stream applies whole', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const root = join(dir, 'r');
+    await apply(root, 1, 5, { source: A, full: true, created: T0 });
+    assert.equal(state(root).created, String(T0));
+    // A1: on top of seq 5, applied; its capture did not commit, so the next run numbers from 6 again.
+    await apply(root, 6, 5, { source: A, base: 5, created: T1 });
+    assert.deepEqual([state(root).lastSeq, state(root).created], [10, String(T1)]);
+    const before = readFileSync(join(root, '.rill/state.json'), 'utf8');
+    const names1 = names(root);
+    const msg = new RegExp(
+      `has applied seqs 6\\.\\.10 of another stream of source ${A} \\(created ${at(T1)}, an interrupted run whose capture did not commit its state\\), ` +
+        `which this change set \\(created ${at(T2)}, on top of seq 5\\) does not build on: its own seqs from 6 are other events; ` +
+        'resync the replica with a full stream \\(rill capture --scan --state FILE --full ROOT',
+    );
+    const a2 = (force = false, dryRun = false) => replay(root, others(6, 3), { force, dryRun, print: () => {}, log: () => {} }, { first: 6, source: A, base: 5, created: T2 });
+    await rejectsWith(a2(), 'mismatch', msg);
+    await rejectsWith(a2(true), 'mismatch', msg); // --force is about sources; it does not make this fit
+    await rejectsWith(a2(false, true), 'mismatch', msg);
+    assert.equal(readFileSync(join(root, '.rill/state.json'), 'utf8'), before, 'nothing recorded');
+    assert.deepEqual(names(root), names1, 'nothing applied');
+    // The same stream (A1) again: its seqs are the ones applied, skipped as before.
+    const again = await apply(root, 6, 5, { source: A, base: 5, created: T1 });
+    assert.equal(again.stats.skipped, 5);
+    assert.equal(again.stats.events, 0);
+    // Another stream on top of exactly the replica's seq builds on it: fine.
+    await apply(root, 11, 2, { source: A, base: 10, created: T2 });
+    assert.deepEqual([state(root).lastSeq, state(root).created], [12, String(T2)]);
+    // A full stream of the source from another run, seqs overlapping the applied ones: nothing is skipped.
+    const { stats, log } = await replay(root, others(6, 4), { verbose: true }, { first: 6, source: A, full: true, created: T3 });
+    assert.equal(stats.skipped, 0);
+    assert.equal(stats.events, 4);
+    assert.ok(log.some((l) => l.includes(`applied seqs through 12 of source ${A} from another stream of it`) && l.includes('applied whole, nothing skipped')), log.join('\n'));
+    assert.deepEqual(names(root), ['g6', 'g7', 'g8'], 'the full stream made the replica exactly its tree');
+    assert.deepEqual([state(root).lastSeq, state(root).created], [9, String(T3)]);
+    // ... and the change sets of its run follow on.
+    await apply(root, 10, 2, { source: A, base: 9, created: T0 + 4_000_000_000n });
+    assert.ok(existsSync(join(root, 'f10')));
+  } finally {
+    cleanup();
+  }
+});
+
+test('a replay of another stream that stopped (its mark) counts: a change set of yet another stream on that base is refused, that stream again resumes', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    for (const withNames of [false, true]) {
+      const root = join(dir, withNames ? 'names' : 'data');
+      await apply(root, 1, 4, { source: A, full: true, created: T0 });
+      // A1 on top of seq 4, cut after a few events (a pipeline that died): new files only, or a
+      // directory too (a change of names, marked).
+      const a1: EventInput[] = [
+        { type: 'create', path: 'a', mode: 0o644 },
+        { type: 'write', path: 'a', offset: 0, data: Buffer.from('a1') },
+        ...(withNames ? [{ type: 'mkdir', path: 'd', mode: 0o755 } as EventInput] : []),
+        { type: 'create', path: 'b', mode: 0o644 },
+        { type: 'write', path: 'b', offset: 0, data: Buffer.from('b1') },
+        { type: 'commit' },
+      ];
+      const records = stream(a1, { source: A, first: 5, base: 4, created: T1 });
+      await rejectsWith(applyRecords(feed(records.slice(0, withNames ? 6 : 5), undefined, new RillError('stream', 'cut')), root, { log: () => {} }), 'stream', /cut/);
+      assert.equal(state(root).lastSeq, 4, 'no commit recorded');
+      const m = mark(root);
+      assert.equal(m.length % 256, 0, 'the mark is still one fixed-size record');
+      assert.equal(JSON.parse(m).created, String(T1), 'the mark names the stream');
+      assert.equal(JSON.parse(m).seq, withNames ? 7 : 4);
+      assert.ok(existsSync(join(root, 'a')), 'a new file of A1 is in place');
+      // The tree, the state and the mark (replay truncates deferred.log to the mark's length, a no-op here).
+      const view = () => [...snapshot(root).filter((l) => !l.startsWith('.rill')), mark(root), JSON.stringify(state(root))];
+      const snap = view();
+      const held = withNames ? 'seqs 5\\.\\.7 \\(and maybe part of later ones: a replay of it stopped there\\)' : 'part of the events after seq 4 \\(a replay of it stopped there\\)';
+      await rejectsWith(
+        apply(root, 5, 3, { source: A, base: 4, created: T2 }),
+        'mismatch',
+        new RegExp(`has applied ${held} of another stream of source ${A} \\(created ${at(T1)}, an interrupted run`),
+      );
+      assert.deepEqual(view(), snap, 'nothing changed');
+      // The same stream again resumes and completes.
+      await applyRecords(feed(records), root, { log: () => {} });
+      assert.deepEqual(names(root), withNames ? ['a', 'b', 'd', 'f1', 'f2', 'f3'] : ['a', 'b', 'f1', 'f2', 'f3']);
+      assert.equal(readFileSync(join(root, 'b'), 'utf8'), 'b1');
+      assert.deepEqual([state(root).lastSeq, state(root).created], [withNames ? 10 : 9, String(T1)]);
+      assert.equal(mark(root), '', 'the commit superseded the mark');
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('records without the stream’s created (older versions) keep the old behaviour: overlapping seqs are skipped', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const root = join(dir, 'r');
+    await apply(root, 1, 6, { source: A, full: true, created: T0 });
+    const file = join(root, '.rill/state.json');
+    const { created: _, ...old } = state(root) as Record<string, unknown>;
+    writeFileSync(file, `${JSON.stringify(old)}\n`);
+    const { stats } = await apply(root, 4, 5, { source: A, base: 3, created: T1 });
+    assert.equal(stats.skipped, 3, 'seqs 4..6 skipped as applied');
+    assert.deepEqual([state(root).lastSeq, state(root).created], [8, String(T1)], 'from now on the stream is recorded');
+    // An old mark (no created) is taken for the recorded stream's, as before.
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(join(root, '.rill/inflight'), `${JSON.stringify({ boot: bootId, source: A, seq: 9, log: 0 })}\n`);
+    const resumed = await apply(root, 9, 3, { source: A, base: 8, created: T1 });
+    assert.equal(resumed.stats.skipped, 1);
   } finally {
     cleanup();
   }

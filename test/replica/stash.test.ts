@@ -93,7 +93,7 @@ test('everything else under .rill is refused, in a replay and in a dry run (exit
       await t.test(name, async () => {
         await rejectsWith(replay(join(dir, `r${i}`), events), 'unsafe', /holds rill's own state/);
         await rejectsWith(replay(join(dir, `n${i}`), events, { dryRun: true, print: () => {} }), 'unsafe', /holds rill's own state/);
-        assert.deepEqual(readdirSync(join(dir, `r${i}`, '.rill')).sort(), ['deferred.log', 'inflight', 'stash', 'state.json', 'tmp'].filter((n) => n !== 'state.json'));
+        assert.deepEqual(readdirSync(join(dir, `r${i}`, '.rill')).sort(), ['deferred.log', 'inflight', 'lock', 'stash', 'state.json', 'tmp'].filter((n) => n !== 'state.json'));
       });
     }
     const numbered = (events: EventInput[]) => events.map((e, i) => ({ ...e, seq: i + 1 }) as Event);
