@@ -1,7 +1,7 @@
 // Records -> rill stream bytes: signature, header, events batched into CRC'd frames, end record.
 // The frames are made by StreamFramer (framer.ts), which the journal's segment writer shares.
 import { Transform, type TransformCallback } from 'node:stream';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RillError } from '../errors.js';
 import { FORMAT_VERSION, MAGIC, type Header, type RootKind, type StreamRecord } from './events.js';
@@ -33,7 +33,9 @@ export function newHeader(init: {
     node: init.node ?? hostname(),
     kind: init.kind,
     root: init.root,
-    created: BigInt(Date.now()) * 1_000_000n,
+    // Milliseconds from the clock, the nanoseconds below them random: `created` also tells two runs
+    // of one source apart (replay refuses a change set of another run than the one it applied).
+    created: BigInt(Date.now()) * 1_000_000n + BigInt(randomInt(1_000_000)),
   };
   if (init.full !== undefined) h.full = init.full;
   if (init.base !== undefined) h.base = init.base;

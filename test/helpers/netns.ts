@@ -192,7 +192,21 @@ function makeLink(kind: LinkKind, ns: string, hostIf: string, nsIf: string, host
     nsIf,
     exec: ['ip', 'netns', 'exec', ns],
     down: async () => void (await run(['ip', '-n', ns, 'link', 'set', nsIf, 'down'])),
-    up: async () => void (await run(['ip', '-n', ns, 'link', 'set', nsIf, 'up'])),
+    up: async () => {
+      await run(['ip', '-n', ns, 'link', 'set', nsIf, 'up']);
+      if (kind !== 'veth') return;
+      // A veth end coming up takes a moment to get its carrier, and the host's neighbour entry for
+      // the namespace address went FAILED while it was down ("No route to host" until it expires):
+      // wait for the carrier on both ends, then forget the failed entries.
+      for (let i = 0; i < 100; i++) {
+        const host = await run(['ip', 'link', 'show', hostIf]);
+        const inside = await run(['ip', '-n', ns, 'link', 'show', nsIf]);
+        if (host.includes('LOWER_UP') && inside.includes('LOWER_UP')) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await run(['ip', 'neigh', 'flush', 'dev', hostIf]);
+      await run(['ip', '-n', ns, 'neigh', 'flush', 'dev', nsIf]);
+    },
     netem: async (o) => {
       if (kind === 'tun') return shuttleConfig(shuttle!, o);
       try {
