@@ -1,5 +1,6 @@
 // Benchmarks: full copy of a tree by rill against tar|tar, cp -a and rsync -a in the same run,
-// and codec throughput. Usage: npm run bench [-- --quick] [-- --runs N] [-- --dir DIR]
+// rill ship over ssh (ship.ts), and codec throughput.
+// Usage: npm run bench [-- --quick] [-- --runs N] [-- --dir DIR]
 // Results: a table on stdout and bench/out/results.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { smallFiles, largeFiles } from './corpus.js';
 import { codecBench } from './codec.js';
 import { volumeBench, volumeTables } from './volume.js';
 import { incrementalBench } from './incremental.js';
+import { shipBench, shipTables } from './ship.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -74,10 +76,11 @@ async function main(): Promise<void> {
   const tree = [...benchTree(`${nSmall} small files`, small), ...benchTree(`${largeMiB} MiB large files`, large)];
   const incremental = have('rsync') ? incrementalBench(rill, base, small, runs) : [];
   const volume = have('rsync') ? volumeBench({ rill, base, quick, runs }) : [];
+  const ship = await shipBench({ rill, base, quick, runs, corpora: [{ name: `${nSmall} small files`, path: small }, { name: `${largeMiB} MiB large files`, path: large }] });
   const codec = await codecBench(quick);
   const env = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), quick, runs, dir: base };
   mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'out', 'results.json'), JSON.stringify({ env, tree, incremental, volume, codec }, null, 2));
+  writeFileSync(join(import.meta.dirname, 'out', 'results.json'), JSON.stringify({ env, tree, incremental, volume, ship, codec }, null, 2));
 
   console.log(`# rill benchmarks (${env.date}, node ${env.node}, ${env.cpus} cpus, median of ${runs} run(s), warm cache)\n`);
   console.log('| corpus | method | seconds | × tar\\|tar |');
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
     console.log(`| ${r.case} | ${r.method} | ${r.seconds.toFixed(2)} | ${(r.seconds / rsync).toFixed(2)} |`);
   }
   if (volume.length > 0) console.log(`\n${volumeTables(volume)}`);
+  if (ship.length > 0) console.log(`\n${shipTables(ship)}`);
   console.log('\n| codec | events | encode MB/s | encode events/s | decode MB/s | decode events/s |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const c of codec) {

@@ -7,6 +7,7 @@ import { listSegments, type Segment } from './names.js';
 import type { Position } from './position.js';
 import { findStart, resumeFilter } from './resume.js';
 import { pause, readSegment, SegmentGone } from './tail.js';
+import type { Waker } from './waker.js';
 
 /** Why: where to start, and whether to wait at the end (all optional: the whole journal as it is now). */
 export interface ReadJournalOptions {
@@ -18,6 +19,8 @@ export interface ReadJournalOptions {
   pollMs?: number;
   /** Ends the generator (while following, at once). */
   signal?: AbortSignal;
+  /** The journal's writer runs in this process and calls this when it writes: no polling delay. */
+  waker?: Waker;
   /** Resuming inside a full stream: also yield its events that name entries at or below after.seq. */
   fullPrefix?: boolean;
 }
@@ -42,9 +45,10 @@ async function* segmentBatches(dir: string, options: ReadJournalOptions): AsyncG
   const follow = typeof f === 'function' ? f : (): boolean => f === true;
   const pollMs = options.pollMs ?? 50;
   const signal = options.signal;
+  const waker = options.waker;
   let segs = await listSegments(dir);
   while (segs.length === 0) {
-    if (!follow() || !(await pause(pollMs, signal))) return;
+    if (!follow() || !(await pause(pollMs, signal, waker))) return;
     segs = await listSegments(dir);
   }
   let number = options.after === undefined ? segs[0]!.number : await findStart(dir, segs, options.after);
@@ -57,11 +61,11 @@ async function* segmentBatches(dir: string, options: ReadJournalOptions): AsyncG
     if (seg === undefined) {
       const later = segs.find((s) => s.number > number);
       if (later !== undefined) throw trimmed(dir, number, later, seen);
-      if (!follow() || !(await pause(pollMs, signal))) return;
+      if (!follow() || !(await pause(pollMs, signal, waker))) return;
       continue;
     }
     const successor = async (): Promise<boolean> => (await listSegments(dir)).some((s) => s.number > number);
-    const it = readSegment(seg, { follow, pollMs, signal, successor });
+    const it = readSegment(seg, { follow, pollMs, signal, successor, waker });
     let ended: boolean;
     try {
       for (;;) {

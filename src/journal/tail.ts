@@ -7,6 +7,7 @@ import { RillError, ioError } from '../errors.js';
 import type { StreamRecord } from '../stream/events.js';
 import type { Segment } from './names.js';
 import { SegmentReader } from './segment-reader.js';
+import type { Waker } from './waker.js';
 
 /** What reading a segment needs from the journal reader. */
 export interface TailContext {
@@ -14,6 +15,8 @@ export interface TailContext {
   follow: () => boolean;
   pollMs: number;
   signal?: AbortSignal;
+  /** Wakes the wait at the end of the data early (the writer is in this process). */
+  waker?: Waker;
   /** A segment after this one exists. */
   successor: () => Promise<boolean>;
 }
@@ -21,8 +24,9 @@ export interface TailContext {
 /** Thrown when the segment was removed (trimmed) before it could be opened. */
 export class SegmentGone extends Error {}
 
-/** Why: resolves after ms, or at once when the signal aborts; false when aborted. */
-export function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+/** Why: resolves after ms (or at the waker's call), or at once when the signal aborts; false when aborted. */
+export function pause(ms: number, signal: AbortSignal | undefined, waker?: Waker): Promise<boolean> {
+  if (waker !== undefined) return waker.wait(ms, signal);
   if (signal?.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (): void => {
@@ -73,7 +77,7 @@ export async function* readSegment(seg: Segment, ctx: TailContext): AsyncGenerat
         continue;
       }
       if (!ctx.follow()) return false;
-      if (!(await pause(ctx.pollMs, ctx.signal))) return false;
+      if (!(await pause(ctx.pollMs, ctx.signal, ctx.waker))) return false;
     }
   } finally {
     await fh.close();

@@ -23,6 +23,8 @@ export interface JournalWriterOptions {
   segmentAgeMs?: number;
   /** Close frames at this many bytes (default 256 KiB). */
   frameBytes?: number;
+  /** Called after frames or a new segment went out (write(2)): wakes readers in this process. */
+  onWritten?: () => void;
   /** What recovery cut or closed, for people (default: stderr). */
   onWarning?: (m: string) => void;
 }
@@ -276,8 +278,10 @@ export class JournalWriter {
     this.out = new SegmentOutput(this.dir, this.nextNumber, firstSeq, s.header, this.options.frameBytes, (lastSeq) => {
       this.writtenCount = this.appended; // a frame goes out with every event appended before it
       if (lastSeq >= 0) this.written = { source: s.header.source, seq: lastSeq };
+      this.options.onWritten?.();
     });
     this.nextNumber++;
+    this.options.onWritten?.();
   }
 
   /** Ends the segment being written (fsynced), which then holds the last stream of the files. */
@@ -288,6 +292,7 @@ export class JournalWriter {
     this.last = { header: out.header, end };
     this.out = undefined;
     this.closing.push(out.close());
+    this.options.onWritten?.();
     return end;
   }
 }

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { RillError } from '../errors.js';
-import { readJournal, type Position } from '../journal/index.js';
+import { readJournal, type Position, type Waker } from '../journal/index.js';
 import { StreamEncoder } from '../stream/encode.js';
 import type { StreamRecord } from '../stream/events.js';
 import { agreeVersion, ControlParser, type Control, type Hello, type SinkError } from './session.js';
@@ -15,6 +15,8 @@ export interface SessionSetup {
   transport: Transport;
   /** The journal (or spool) being shipped. */
   journal: string;
+  /** Its writer is in this process (the spool of stdin) and wakes the reader when it writes. */
+  waker?: Waker;
   /** Payload codec wanted; 'none' when the sink does not offer it. */
   codec: 'zstd' | 'gzip' | 'none';
   /** Paces what is written to the transport (--bwlimit); undefined: as fast as it takes it. */
@@ -145,7 +147,7 @@ async function pump(s: SessionSetup, codec: SessionSetup['codec'], start: Positi
   enc.on('data', (b: Buffer) => s.onSent(b.length, 0));
   (s.pace === undefined ? enc : s.pace(enc)).pipe(t.stdin);
   const exited = t.exited.then(() => 'exit' as const);
-  const reader = readJournal(s.journal, { after: start, follow: () => s.inputEnd() === undefined && !dead(), fullPrefix: true, signal });
+  const reader = readJournal(s.journal, { after: start, follow: () => s.inputEnd() === undefined && !dead(), fullPrefix: true, signal, waker: s.waker });
   try {
     for await (const batch of reader) {
       if (dead()) break;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RillError } from '../errors.js';
-import { JournalWriter, journalEnd, trimJournal, type Position } from '../journal/index.js';
+import { JournalWriter, journalEnd, trimJournal, Waker, type Position } from '../journal/index.js';
 import type { StreamRecord } from '../stream/events.js';
 import { Destination, type ShipObserver } from './destination.js';
 import { spoolInput, type SpoolResult } from './spooler.js';
@@ -63,12 +63,14 @@ export function startShip(o: ShipOptions): Shipping {
   let abandonInput!: () => void;
   const inputStopped = new Promise<void>((r) => (abandonInput = r));
   const stopAll = (): void => destinations.forEach((d) => d.stop());
+  // Stdin's spool is written here: its writer wakes the sessions' readers (no polling delay).
+  const waker = o.from === undefined ? new Waker() : undefined;
   const destinations = o.destinations.map(
     (d) =>
       new Destination(
         d.name,
         d.argv,
-        { journal: dir, codec: o.codec, pace: o.pace, ackTimeoutMs: o.ackTimeoutMs, retryForMs: o.retryForMs, inputEnd: () => inputEnd, spawn: o.spawn, observer: o.observer },
+        { journal: dir, waker, codec: o.codec, pace: o.pace, ackTimeoutMs: o.ackTimeoutMs, retryForMs: o.retryForMs, inputEnd: () => inputEnd, spawn: o.spawn, observer: o.observer },
         { onAck: () => scheduleTrim(), onLog: o.log },
       ),
   );
@@ -99,12 +101,13 @@ export function startShip(o: ShipOptions): Shipping {
     let writer: JournalWriter | undefined;
     let spooling: Promise<void> = Promise.resolve();
     if (o.from === undefined) {
-      writer = await JournalWriter.open(dir, { segmentBytes: o.segmentBytes, onWarning: (m) => o.log(`warning: ${m}`) });
+      writer = await JournalWriter.open(dir, { segmentBytes: o.segmentBytes, onWritten: () => waker?.wake(), onWarning: (m) => o.log(`warning: ${m}`) });
       const spooled = spoolInput(writer, o.input ?? emptyInput(), () => stopInput).then(async (r) => {
         result.spooled = r;
         inputComplete = r.complete;
         if (r.complete) inputEnd = (await journalEnd(dir)) ?? null;
         else stopAll(); // stopped inside a stream: its producer did not finish and sends it again
+        waker?.wake();
       });
       // A stop does not wait for stdin's next bytes.
       spooling = Promise.race([spooled, inputStopped]);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/tree.js';
 import type { StreamRecord } from '../../src/stream/events.js';
-import { JournalWriter, listSegments, readJournal } from '../../src/journal/index.js';
+import { JournalWriter, listSegments, readJournal, Waker } from '../../src/journal/index.js';
 import { assertStreams, events, header, keep, readAll } from './helpers.js';
 import { spawnWriter } from './spawn.js';
 
@@ -92,6 +92,39 @@ test('without follow the reader stops at the current end: an open stream up to i
     setTimeout(() => ac.abort(), 30);
     for await (const _ of readJournal(dir, { follow: true, pollMs: 10_000, signal: ac.signal }));
     assert.ok(Date.now() - t0 < 2000);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a follower woken by its in-process writer does not wait for the poll interval', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const waker = new Waker();
+    const w = await JournalWriter.open(dir, { onWritten: () => waker.wake() });
+    w.beginStream(header({ full: true }));
+    const evs = events(1, 20);
+    const ac = new AbortController();
+    const got: StreamRecord[] = [];
+    const stamps: number[] = [];
+    // A poll interval far longer than the test: only the writer's wake-ups can move the reader.
+    const reading = (async () => {
+      for await (const batch of readJournal(dir, { follow: true, pollMs: 60_000, signal: ac.signal, waker })) {
+        got.push(...batch.map(keep));
+        stamps.push(Date.now());
+        if (got.at(-1)?.type === 'end') ac.abort();
+      }
+    })();
+    const t0 = Date.now();
+    for (const e of evs) {
+      w.append(e);
+      await new Promise((r) => setTimeout(r, 5)); // the idle flush writes each frame
+    }
+    w.endStream();
+    await reading;
+    await w.close();
+    assertStreams(got, [{ header: header({ full: true }), events: evs }]);
+    assert.ok(stamps.at(-1)! - t0 < 30_000, `read to the end without polling (${stamps.at(-1)! - t0} ms)`);
   } finally {
     cleanup();
   }
