@@ -7,11 +7,18 @@ import type { Confine } from './confine.js';
 
 /** More dirty directories than this between commits: sync the whole file system instead. */
 const DIRTY_LIMIT = 4096;
+/**
+ * More files than this written between commits: the rest are not fsynced one by one but by one
+ * syncfs at the commit (a scan's 20,000 files cost 20,000 fsyncs, each a journal commit of the
+ * replica's file system, otherwise: 6 times the whole copy's time).
+ */
+const FILE_LIMIT = 32;
 
 /** Tracks directories to fsync at the next commit (a no-op unless enabled). */
 export class Durable {
   private readonly dirs = new Set<string>();
   private overflow = false;
+  private files = 0;
 
   constructor(
     private readonly confine: Confine,
@@ -28,13 +35,16 @@ export class Durable {
     }
   }
 
-  /** fsyncs a file descriptor when enabled. */
+  /** Makes a written file's data durable by the next commit (now, or by the commit's syncfs). */
   file(fd: number): void {
-    if (this.enabled) fsyncSync(fd);
+    if (!this.enabled) return;
+    if (++this.files <= FILE_LIMIT) fsyncSync(fd);
+    else this.overflow = true;
   }
 
   /** Makes the noted directories durable (deepest first does not matter for fsync). */
   flush(): void {
+    this.files = 0;
     if (this.overflow) {
       execFileSync('sync', ['-f', this.confine.root], { stdio: 'ignore' });
       this.overflow = false;
