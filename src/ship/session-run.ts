@@ -3,6 +3,7 @@
 // the sink stopped on an error). The loop around sessions is destination.ts.
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { RillError } from '../errors.js';
 import { readJournal, type Position, type Waker } from '../journal/index.js';
 import { StreamEncoder } from '../stream/encode.js';
@@ -121,7 +122,13 @@ export async function runSession(s: SessionSetup): Promise<SessionEnd> {
       acked = start;
       s.onAck(start);
     }
-    await pump(s, codec, start, reading.signal, () => killedWhy !== undefined || fatal !== undefined);
+    // The transport gone (killed by a stopping ship, or dead): the reader stops following at once.
+    let gone = false;
+    void t.exited.then(() => {
+      gone = true;
+      reading.abort();
+    });
+    await pump(s, codec, start, reading.signal, () => gone || killedWhy !== undefined || fatal !== undefined);
     const r = await t.exited;
     if (fatal !== undefined) return { done: false, why: fatal.message, fatal };
     if (sinkError !== undefined) return { done: false, why: `the sink stopped: ${sinkError.message}`, sinkError };
@@ -144,6 +151,9 @@ export async function runSession(s: SessionSetup): Promise<SessionEnd> {
 async function pump(s: SessionSetup, codec: SessionSetup['codec'], start: Position | undefined, signal: AbortSignal, dead: () => boolean): Promise<void> {
   const t = s.transport;
   const enc = new StreamEncoder(undefined, { codec });
+  // The encoder's errors are taken here: ending it inside a stream (a session cut short) is one.
+  let encError: unknown;
+  enc.on('error', (err) => (encError ??= err));
   enc.on('data', (b: Buffer) => s.onSent(b.length, 0));
   (s.pace === undefined ? enc : s.pace(enc)).pipe(t.stdin);
   const exited = t.exited.then(() => 'exit' as const);
@@ -166,7 +176,16 @@ async function pump(s: SessionSetup, codec: SessionSetup['codec'], start: Positi
   } catch (err) {
     if (!signal.aborted && !dead()) throw err;
   } finally {
-    enc.end();
+    // A session cut short leaves its stream unfinished on purpose (the sink resumes it next time):
+    // no end record is made up for it.
+    if (signal.aborted || dead()) {
+      enc.destroy();
+      t.stdin.destroy(); // else the transport's exit waits for its stdin to end
+    } else enc.end();
+  }
+  if (!signal.aborted && !dead()) {
+    await finished(enc).catch(() => undefined);
+    if (encError !== undefined) throw encError;
   }
 }
 

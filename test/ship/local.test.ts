@@ -248,3 +248,28 @@ test('full disks: the sink retries until space is freed; a full spool stops ship
     cleanup();
   }
 });
+
+test('stdin cut inside a frame while a session is sending: ship exits 3 naming the byte, at once (not at --ack-timeout), and the sink keeps only whole events', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const src = join(dir, 'src');
+    makeSource(src, 8);
+    const whole = join(dir, 'whole.rill');
+    assert.equal(sh(`rill capture --scan ${q(src)} > ${q(whole)}`).code, 0);
+    const cut = Math.floor(statSync(whole).size * 0.8);
+    // The first part arrives, sessions start sending it, then the rest of the input is cut short.
+    const t0 = Date.now();
+    const r = sh(`(head -c ${Math.floor(cut / 2)} ${q(whole)}; sleep 1; tail -c +${Math.floor(cut / 2) + 1} ${q(whole)} | head -c ${cut - Math.floor(cut / 2)}) | rill ship --ack-timeout 120s -- ${process.execPath} ${RILL} replay --ack ${q(join(dir, 'dst'))}`);
+    const took = Date.now() - t0;
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /stdin, byte \d+.*truncated/);
+    assert.doesNotMatch(r.stderr, /Unhandled|at .*\.js:\d+/, 'no crash trace');
+    assert.ok(took < 100_000, `ship stopped when its input failed, not at the ack timeout (${took} ms)`);
+    // What the sink applied is a prefix of the stream: replaying the whole stream completes it.
+    const again = sh(`rill replay ${q(join(dir, 'dst'))} < ${q(whole)}`);
+    assert.equal(again.code, 0, again.stderr);
+    identical(src, join(dir, 'dst'));
+  } finally {
+    cleanup();
+  }
+});
