@@ -8,6 +8,8 @@ import { shipCommand } from './commands/ship.js';
 import { verifyCommand } from './commands/verify.js';
 import { dumpCommand } from './commands/dump.js';
 import { undumpCommand } from './commands/undump.js';
+import { freezeCommand } from './commands/freeze.js';
+import { bookmarkCommand } from './commands/bookmark.js';
 import { notBuilt } from './cli-not-built.js';
 
 function version(): string {
@@ -20,8 +22,8 @@ export function main(argv: string[]): void {
     .scriptName('rill')
     .usage('rill COMMAND [options]\n\nReplicate Linux file systems through one open event stream (see rill(1), rill-stream(5)).')
     .command(captureCommand)
-    .command(notBuilt('freeze', 'quiesce a file system, mark a consistent point, thaw', 'issue #7'))
-    .command(notBuilt('bookmark', 'insert a named consistent-point marker', 'issue #7'))
+    .command(freezeCommand)
+    .command(bookmarkCommand)
     .command(shipCommand)
     .command(notBuilt('sort-merge', 'consolidate streams: sort, coalesce, merge', 'issue #5'))
     .command(replayCommand)

@@ -15,6 +15,9 @@ napi_value rill_block_device_size(napi_env, napi_callback_info);
 napi_value rill_zero_range(napi_env, napi_callback_info);
 napi_value rill_stat_dir(napi_env, napi_callback_info);
 napi_value rill_flock_exclusive(napi_env, napi_callback_info);
+napi_value rill_freeze_fs(napi_env, napi_callback_info);
+napi_value rill_thaw_fs(napi_env, napi_callback_info);
+napi_value rill_sync_fs(napi_env, napi_callback_info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -32,6 +35,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"zeroRange", NULL, rill_zero_range, NULL, NULL, NULL, napi_default, NULL},
     {"statDir", NULL, rill_stat_dir, NULL, NULL, NULL, napi_default, NULL},
     {"flockExclusive", NULL, rill_flock_exclusive, NULL, NULL, NULL, napi_default, NULL},
+    {"freezeFs", NULL, rill_freeze_fs, NULL, NULL, NULL, napi_default, NULL},
+    {"thawFs", NULL, rill_thaw_fs, NULL, NULL, NULL, napi_default, NULL},
+    {"syncFs", NULL, rill_sync_fs, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

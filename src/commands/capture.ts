@@ -26,15 +26,18 @@ interface CaptureArgs {
   node?: string;
   source?: string;
   output?: string;
+  at?: string;
+  'journal-max'?: string;
+  'scan-first'?: boolean;
 }
 
 /** Flags of the contract whose machinery a later issue builds. */
 const NOT_BUILT: [keyof CaptureArgs, string][] = [
   ['watch', 'continuous capture without interposition is not built yet (a later issue builds it)'],
-  ['mount', 'the FUSE capture layer is not built yet (issue #6 builds it)'],
-  ['journal', 'capturing into a journal directory is not built yet (issues #4 and #6 build it)'],
-  ['control', 'the control socket is not built yet (issue #6 builds it)'],
 ];
+
+/** Flags that only a mount capture has. */
+const MOUNT_ONLY = ['journal', 'journal-max', 'control', 'at', 'scan-first'] as const;
 
 const MAX_CHUNK = 64 * 1024 * 1024;
 
@@ -46,9 +49,12 @@ export const captureCommand: CommandModule<object, CaptureArgs> = {
       .positional('root', { type: 'string', describe: 'the directory to capture' })
       .option('scan', { type: 'boolean', describe: 'walk ROOT once and emit its full state' })
       .option('watch', { type: 'boolean', describe: 'continuous capture without interposition (not built yet)' })
-      .option('mount', { type: 'boolean', describe: 'exact ordered capture through a FUSE layer over ROOT (not built yet: issue #6)' })
-      .option('journal', { type: 'string', requiresArg: true, describe: 'write into the journal directory DIR (not built yet: issues #4, #6)' })
-      .option('control', { type: 'string', requiresArg: true, describe: 'listen for bookmark/pause requests on SOCK (not built yet: issue #6)' })
+      .option('mount', { type: 'boolean', describe: 'serve ROOT through a FUSE layer mounted over it and record every change, in order, until SIGINT/SIGTERM' })
+      .option('at', { type: 'string', requiresArg: true, describe: 'with --mount: mount on MOUNTPOINT instead of over ROOT (applications use MOUNTPOINT)' })
+      .option('journal', { type: 'string', requiresArg: true, describe: 'with --mount: write into the journal directory DIR (outside ROOT) instead of stdout' })
+      .option('journal-max', { type: 'string', requiresArg: true, describe: 'with --journal: when the journal holds more than SIZE, writers block until rill ship trims it (never dropped)' })
+      .option('scan-first', { type: 'boolean', describe: 'with --mount: emit the whole tree first (writers wait during that copy), then the changes: one stream makes a replica from nothing' })
+      .option('control', { type: 'string', requiresArg: true, describe: 'with --mount: listen for bookmark/pause/status/reconfigure requests on the Unix socket SOCK (mode 0600)' })
       .option('state', { type: 'string', requiresArg: true, describe: 'emit only the changes since the run that wrote the state manifest FILE (kept outside ROOT), then update it' })
       .option('full', { type: 'boolean', describe: 'with --state: emit a full stream (rebuilding the state, even a foreign or corrupt one)' })
       .option('checksum', { type: 'boolean', describe: 'with --state: hash every file instead of trusting size, mtime and ctime' })
@@ -64,10 +70,11 @@ export const captureCommand: CommandModule<object, CaptureArgs> = {
       .example('rill capture --scan --state /var/lib/rill/data.state /srv/data | rill replay /mnt/copy', 'the first run copies everything, later runs only what changed')
       .example('rill capture --scan --state vm.state --block-size 4K vm.img | ssh b rill replay /srv/vm.img', 'replicate a VM image by changed blocks')
       .example("rill capture --scan --exclude '*.tmp' --exclude /cache/ /home -o home.rill", 'a full stream of /home without temporary files and the top-level cache directory')
+      .example('rill capture --mount /srv/data --journal /var/lib/rill/data --control /run/rill/data.sock', 'record every write to /srv/data, in order, into a journal that rill ship sends on')
       .epilogue(
-        'ROOT is a directory (a tree), or a regular file or block device (a volume, captured by blocks). A scan reads a live tree: it is not a consistent point in time. Entries that change, vanish or cannot be read while it runs get a note in the stream and a warning here. The state file is replaced only after the whole stream was written; a failed run leaves it, so the next run sends the changes again. Exit codes: 0 ok (warnings aside), 2 usage, 5 entries could not be read (the stream is complete without them) or ROOT is missing, 6 a mode not built yet, 7 the state file belongs to another root or source, or is corrupt (--full rebuilds it).',
+        'ROOT is a directory (a tree), or a regular file or block device (a volume, captured by blocks). A scan reads a live tree: it is not a consistent point in time. Entries that change, vanish or cannot be read while it runs get a note in the stream and a warning here. The state file is replaced only after the whole stream was written; a failed run leaves it, so the next run sends the changes again. Exit codes: 0 ok (warnings aside), 2 usage, 5 entries could not be read (the stream is complete without them) or ROOT is missing, or the FUSE layer could not mount or died, 6 a mode not built yet (--mount: the FUSE layer was not built; the message names the package to install), 7 the state file belongs to another root or source, or is corrupt (--full rebuilds it), 8 ROOT (or --at) is already a FUSE mount or the journal is in use, 130/143 a --mount capture stopped by SIGINT/SIGTERM (after unmounting and ending the stream). A --mount capture records the changes made through the mount, not the tree already there: copy it first (rill capture --scan). If the capture dies, the mount goes away with it (applications see errors, no change goes unrecorded); a full scan resync (rill capture --scan ROOT | rill replay --force REPLICA) repairs the replica, and the next --mount cleans up a stale mount.',
       ),
-  handler: (argv) => run('capture', () => capture(argv)),
+  handler: (argv) => run('capture', () => capture(argv), { ownSignals: argv.mount === true }),
 };
 
 async function capture(argv: CaptureArgs): Promise<number> {
@@ -86,7 +93,13 @@ async function capture(argv: CaptureArgs): Promise<number> {
   for (const [flag, why] of NOT_BUILT) {
     if (argv[flag] !== undefined && argv[flag] !== false) throw new RillError('unimplemented', `--${flag}: ${why}`);
   }
-  if (!argv.scan) throw new RillError('usage', 'say how to capture: --scan walks ROOT once and emits its full state', { hint: "see 'rill capture --help'" });
+  if (argv.mount === true) return captureMount(argv);
+  for (const flag of MOUNT_ONLY) {
+    if (argv[flag] === undefined) continue;
+    if (flag === 'journal' && argv.scan === true) throw new RillError('unimplemented', '--journal: capturing a scan into a journal is not built yet (a later issue); use it with --mount, or pipe the scan into rill ship');
+    throw new RillError('usage', `--${flag} needs --mount`);
+  }
+  if (!argv.scan) throw new RillError('usage', 'say how to capture: --scan walks ROOT once and emits its full state, --mount records every change made through a FUSE layer over it', { hint: "see 'rill capture --help'" });
   if (argv.root === undefined) throw new RillError('usage', 'name the directory to capture: rill capture --scan ROOT');
   for (const flag of ['full', 'checksum'] as const) {
     if (argv[flag] === true && argv.state === undefined) throw new RillError('usage', `--${flag} needs --state FILE (without a state every scan is full)`);
@@ -162,6 +175,41 @@ async function capture(argv: CaptureArgs): Promise<number> {
     throw new RillError('io', `${counts.unreadable} ${counts.unreadable === 1 ? 'entry' : 'entries'} could not be read (see the warnings above); the stream is complete without them`);
   }
   return 0;
+}
+
+/** rill capture --mount: until SIGINT/SIGTERM (130/143) or an unmount (0). */
+async function captureMount(argv: CaptureArgs): Promise<number> {
+  const { mountCapture } = await import('../capture/mount.js');
+  const { filterRulesFromArgv } = await import('../capture/filter-argv.js');
+  const { PathFilter } = await import('../capture/filter.js');
+  const { DEFAULT_CHUNK_SIZE } = await import('../capture/scan.js');
+  const { EXIT } = await import('../cli-run.js');
+  if (argv.root === undefined) throw new RillError('usage', 'name the directory to capture: rill capture --mount ROOT');
+  if (argv.scan === true) throw new RillError('usage', '--scan and --mount are two ways of capturing: choose one (copy the tree first with --scan, then run --mount)');
+  for (const flag of ['state', 'full', 'checksum', 'output', 'one-file-system', 'block-size'] as const) {
+    if (argv[flag] !== undefined && argv[flag] !== false) throw new RillError('usage', `--${flag} does not apply to --mount`);
+  }
+  if (argv['journal-max'] !== undefined && argv.journal === undefined) throw new RillError('usage', '--journal-max needs --journal DIR');
+  const rules = filterRulesFromArgv(process.argv.slice(2), argv);
+  new PathFilter(rules); // refuses a bad pattern now, not at the first event
+  if (argv.journal === undefined && process.stdout.isTTY) {
+    throw new RillError('usage', 'refusing to write a binary stream to a terminal', { hint: 'pipe it into a command (rill replay, rill ship) or use --journal DIR' });
+  }
+  const r = await mountCapture({
+    root: argv.root,
+    at: argv.at,
+    journal: argv.journal,
+    journalMax: argv['journal-max'] === undefined ? undefined : parseSize(argv['journal-max'], '--journal-max', 1024 * 1024, Number.MAX_SAFE_INTEGER),
+    control: argv.control,
+    scanFirst: argv['scan-first'] === true,
+    rules,
+    chunkSize: parseSize(argv['chunk-size'] ?? String(DEFAULT_CHUNK_SIZE), '--chunk-size', 1, MAX_CHUNK),
+    node: argv.node,
+    source: argv.source,
+    log: (line) => process.stderr.write(`rill capture: ${line}\n`),
+  });
+  process.stderr.write(`rill capture: stopped after seq ${r.lastSeq}\n`);
+  return r.stoppedBy === 'SIGINT' ? EXIT.interrupted : r.stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.ok;
 }
 
 /** The state file must not be inside the captured tree (it would capture itself, and change every run). */

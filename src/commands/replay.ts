@@ -4,6 +4,7 @@ import { describeError, exitCodeOf, run } from '../cli-run.js';
 import { RillError } from '../errors.js';
 import type { ApplyStats } from '../replica/index.js';
 import type { Upstream } from '../ship/upstream.js';
+import type { BookmarkWatch } from '../replica/bookmarks.js';
 
 interface ReplayArgs {
   root: string;
@@ -15,6 +16,11 @@ interface ReplayArgs {
   state?: string;
   force?: boolean;
   ack?: boolean;
+  until?: string;
+  last?: boolean;
+  'on-bookmark'?: string;
+  'on-bookmark-errors'?: string;
+  'all-bookmarks'?: boolean;
 }
 
 /** The --verbose summary line. */
@@ -37,7 +43,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
           'Progress is kept in ROOT/.rill at each commit and change of names, so a killed replay resumes exactly where it stopped; ' +
           'events already applied from the same source are skipped. A full stream removes what it does not name.\n\n' +
           'Exit 0 ok, 3 corrupt or truncated stream, 4 refused as unsafe, 5 I/O error (e.g. disk full), ' +
-          '7 the stream does not fit the replica (another source, missing events). See rill-replay(1).',
+          '7 the stream does not fit the replica (another source, missing events); with --until, 1 when the input ended before the bookmark. See rill-replay(1).',
       )
       .positional('root', { type: 'string', demandOption: true, describe: 'the replica directory' })
       .positional('files', { type: 'string', array: true, describe: 'stream files, in order ("-" = stdin; default stdin)' })
@@ -47,16 +53,23 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       .option('force', { type: 'boolean', describe: "apply a stream of another source than the replica's; a full stream then replaces the replica" })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'print notes, bookmarks and a summary line on stderr' })
       .option('ack', { type: 'boolean', describe: 'be the sink of rill ship: write the session hello and an ack after each durable commit on stdout; implies --fsync (see rill-ship(1))' })
+      .option('until', { type: 'string', requiresArg: true, describe: 'stop right after bookmark NAME (the first of that name), leaving the replica exactly there; exit 1 if the input ends first' })
+      .option('last', { type: 'boolean', describe: 'with --until: the last bookmark of that name in the input (reads FILE... twice; not stdin)' })
+      .option('on-bookmark', { type: 'string', requiresArg: true, describe: 'run shell command CMD at each consistent bookmark, once the replica reached it (data durable, progress recorded); $RILL_BOOKMARK, $RILL_BOOKMARK_SEQ, $RILL_BOOKMARK_TIME, ... in its environment' })
+      .option('on-bookmark-errors', { type: 'string', choices: ['stop', 'warn'], default: 'stop', describe: 'a failing --on-bookmark command stops the replay (exit 5), or only warns' })
+      .option('all-bookmarks', { type: 'boolean', describe: 'run --on-bookmark at every bookmark, not only consistent ones' })
       .option('state', { type: 'string', requiresArg: true, describe: 'volume targets: record progress in FILE (default for a file: DIR/.NAME.rill-state beside it; required for a block device)' })
       .example('rill capture --scan /srv/data | rill replay /mnt/copy', '')
       .example('rill replay --dry-run /mnt/copy full.rill', '')
-      .example('rill ship -- ssh standby rill replay --ack /srv/data', ''),
+      .example('rill ship -- ssh standby rill replay --ack /srv/data', '')
+      .example('rill replay --until nightly /restore < journal.rill', '')
+      .example("rill replay --ack --on-bookmark 'btrfs subvolume snapshot -r /replica /snaps/$RILL_BOOKMARK' /replica", ''),
   handler: (argv) =>
     run('replay', async () => {
       if (argv.ack && argv.dryRun) throw new RillError('usage', '--ack and --dry-run do not go together: a dry run makes nothing durable to acknowledge');
       const upstream = argv.ack ? await sinkUpstream(argv.root, argv.state) : undefined;
       try {
-        await replay(argv, upstream);
+        return await replay(argv, upstream);
       } catch (err) {
         upstream?.error(err instanceof RillError ? err.kind : 'internal', exitCodeOf(err), describeError(err));
         throw err;
@@ -76,7 +89,7 @@ async function sinkUpstream(root: string, state: string | undefined): Promise<Up
   return up;
 }
 
-async function replay(argv: ReplayArgs, upstream: Upstream | undefined): Promise<void> {
+async function replay(argv: ReplayArgs, upstream: Upstream | undefined): Promise<number> {
   // Loaded on use, not at start-up; frames arrive as batches (one async step per frame).
   const { applyRecords } = await import('../replica/index.js');
   const { readBatches } = await import('../stream/inputs.js');
@@ -84,11 +97,15 @@ async function replay(argv: ReplayArgs, upstream: Upstream | undefined): Promise
   const { routeReplay, applyVolume } = await import('../replica/volume.js');
   const onDurable = upstream === undefined ? undefined : (source: string, seq: number) => upstream.ack(source, seq);
   const fsync = argv.fsync ?? argv.ack;
-  const input = await routeReplay(argv.root, readBatches(argv.files ?? []));
+  const watch = await bookmarkWatch(argv);
+  if (watch === 'absent') return notReached(argv, []);
+  const read = readBatches(argv.files ?? []);
+  const input = await routeReplay(argv.root, watch === undefined ? read : watch.filter(read));
+  const stoppedEarly = (): boolean => watch?.stopped === true;
   if (input.volume) {
-    const stats = await applyVolume(input.records, argv.root, { dryRun: argv.dryRun, fsync, verbose: argv.verbose, force: argv.force, state: argv.state, onDurable });
+    const stats = await applyVolume(input.records, argv.root, { dryRun: argv.dryRun, fsync, verbose: argv.verbose, force: argv.force, state: argv.state, onDurable, stoppedEarly });
     if (argv.verbose) process.stderr.write(`rill replay: ${summary(stats)}\n`);
-    return;
+    return untilOutcome(argv, watch);
   }
   if (argv.state !== undefined) throw new RillError('usage', '--state FILE is for volume targets (a file or block device); a tree replica keeps its progress in ROOT/.rill/state.json');
   const stats = await applyRecords(input.records, argv.root, {
@@ -98,6 +115,63 @@ async function replay(argv: ReplayArgs, upstream: Upstream | undefined): Promise
     verbose: argv.verbose,
     force: argv.force,
     onDurable,
+    stoppedEarly,
   });
   if (argv.verbose) process.stderr.write(`rill replay: ${summary(stats)}\n`);
+  return untilOutcome(argv, watch);
+}
+
+/** The pass-through for --until and --on-bookmark (undefined without them; 'absent': --last found no such bookmark). */
+async function bookmarkWatch(argv: ReplayArgs): Promise<BookmarkWatch | undefined | 'absent'> {
+  if (argv.until === undefined && argv['on-bookmark'] === undefined) {
+    if (argv.last || argv['all-bookmarks']) throw new RillError('usage', argv.last ? '--last goes with --until NAME' : '--all-bookmarks goes with --on-bookmark CMD');
+    return undefined;
+  }
+  const { checkBookmarkName } = await import('../freeze/names.js');
+  const { BookmarkWatch, lastBookmark } = await import('../replica/bookmarks.js');
+  const { bookmarkHook, syncReplica } = await import('../replica/bookmark-hook.js');
+  const { replicaPosition } = await import('../replica/position.js');
+  const { readBatches } = await import('../stream/inputs.js');
+  const { resolve } = await import('node:path');
+  if (argv.until !== undefined) checkBookmarkName(argv.until, '--until');
+  if (argv['all-bookmarks'] && argv['on-bookmark'] === undefined) throw new RillError('usage', '--all-bookmarks goes with --on-bookmark CMD');
+  let at: { source: string; seq: number } | undefined;
+  if (argv.last) {
+    if (argv.until === undefined) throw new RillError('usage', '--last goes with --until NAME');
+    const files = argv.files ?? [];
+    if (files.length === 0 || files.includes('-')) throw new RillError('usage', '--until NAME --last reads the input twice (to find the last bookmark of that name first): give stream FILEs, not stdin');
+    at = await lastBookmark(readBatches(files), argv.until);
+    if (at === undefined) return 'absent';
+  }
+  const root = resolve(argv.root);
+  const log = (line: string): void => void process.stderr.write(`rill replay: ${line}\n`);
+  let applied: { source: string; seq: number } | undefined;
+  try {
+    applied = replicaPosition(root, argv.state);
+  } catch {
+    applied = undefined; // the engine reports an unreadable state with its own message
+  }
+  return new BookmarkWatch({
+    until: argv.until === undefined ? undefined : { name: argv.until, at },
+    onBookmark: argv['on-bookmark'] === undefined || argv.dryRun ? undefined : bookmarkHook(argv['on-bookmark'], root, argv['on-bookmark-errors'] === 'warn' ? 'warn' : 'stop', log),
+    allBookmarks: argv['all-bookmarks'],
+    applied,
+    durable: argv.dryRun ? undefined : () => syncReplica(root),
+  });
+}
+
+/** Exit status of a replay with --until: 0 reached, 1 (with a message) the input ended first. */
+function untilOutcome(argv: ReplayArgs, watch: BookmarkWatch | undefined): number {
+  if (argv.until === undefined || watch === undefined) return 0;
+  if (watch.reached !== undefined) {
+    if (argv.verbose) process.stderr.write(`rill replay: stopped at bookmark ${JSON.stringify(watch.reached.name)} (seq ${watch.reached.seq})\n`);
+    return 0;
+  }
+  return notReached(argv, watch.seen);
+}
+
+function notReached(argv: ReplayArgs, seen: string[]): number {
+  const names = seen.length === 0 ? 'it holds no bookmarks' : `bookmarks seen: ${seen.map((n) => JSON.stringify(n)).join(', ')}`;
+  process.stderr.write(`rill replay: bookmark ${JSON.stringify(argv.until)} not found: the input ended first (${names}); the replica holds everything the input had\n`);
+  return 1;
 }

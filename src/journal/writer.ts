@@ -167,7 +167,8 @@ export class JournalWriter {
     } catch (err) {
       throw this.fail(err);
     }
-    if (e.type === 'commit') {
+    if (e.type === 'commit' || e.type === 'bookmark') {
+      // A commit point (replay records progress and acks at both): written and fsynced at once.
       this.flushNow();
       this.fsyncLater().catch(() => undefined); // a failure is kept: the next call throws it
     } else if (this.idle === undefined) {

@@ -77,7 +77,7 @@ export async function applyRecords(records: AsyncIterable<StreamRecord | StreamR
         }
       }
     }
-    if (open) throw new RillError('stream', 'the stream ended without an end record (truncated?); nothing after its last commit was finalized');
+    if (open && options.stoppedEarly?.() !== true) throw new RillError('stream', 'the stream ended without an end record (truncated?); nothing after its last commit was finalized');
   } catch (err) {
     made?.abort();
     throw err;

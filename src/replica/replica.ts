@@ -39,6 +39,8 @@ export interface ApplyOptions {
   force?: boolean;
   /** Called after progress is recorded durably (replay --ack acknowledges it to ship). */
   onDurable?: (source: string, seq: number) => void;
+  /** True when the input was cut on purpose (replay --until): a stream left open is not a truncation. */
+  stoppedEarly?: () => boolean;
 }
 
 /** Counts for the summary line. */

@@ -34,6 +34,8 @@ export interface VolumeApplyOptions {
   print?: (line: string) => void | Promise<void>;
   /** Called after progress is recorded durably (replay --ack acknowledges it to ship). */
   onDurable?: (source: string, seq: number) => void;
+  /** True when the input was cut on purpose (replay --until): a stream left open is not a truncation. */
+  stoppedEarly?: () => boolean;
 }
 
 /** The progress record of a volume replica (JSON). */
@@ -365,7 +367,7 @@ export async function applyVolume(records: AsyncIterable<StreamRecord | StreamRe
         }
       }
     }
-    if (open) throw new RillError('stream', 'the stream ended without an end record (truncated?); the replica holds what came before, its progress was recorded at the last commit');
+    if (open && options.stoppedEarly?.() !== true) throw new RillError('stream', 'the stream ended without an end record (truncated?); the replica holds what came before, its progress was recorded at the last commit');
   } finally {
     volume?.close();
   }

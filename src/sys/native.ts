@@ -26,6 +26,12 @@ export interface NativeSys {
   statDir(path: string | Buffer): { names: Buffer; stats: Float64Array };
   /** flock(LOCK_EX | LOCK_NB): true when locked, false when another open file holds it (EWOULDBLOCK); throws on other errors. */
   flockExclusive(fd: number): boolean;
+  /** ioctl(FIFREEZE) on an fd of the file system (root only): blocks new writes, syncs, returns; EBUSY when already frozen, EOPNOTSUPP when it cannot be frozen. */
+  freezeFs(fd: number): void;
+  /** ioctl(FITHAW): EINVAL when the file system is not frozen. */
+  thawFs(fd: number): void;
+  /** syncfs(2): writes back everything dirty of the file system holding fd. */
+  syncFs(fd: number): void;
 }
 
 const require = createRequire(import.meta.url);

@@ -103,7 +103,7 @@ test('--include/--exclude apply in command-line order, whatever the option kinds
   assert.deepEqual(paths(await decode(c.stdout)), ['big', 'keep.tmp', 'x.tmp']);
 });
 
-for (const [flag, ...rest] of [['--watch'], ['--mount'], ['--journal', '/tmp/j'], ['--control', '/tmp/s.sock']]) {
+for (const [flag, ...rest] of [['--watch'], ['--journal', '/tmp/j']]) {
   test(`${flag} is registered but not built: exit 6 naming it and a later issue`, (t) => {
     const { root } = sampleTree(t);
     const r = rill(['capture', '--scan', flag!, ...rest, root]);
@@ -121,6 +121,9 @@ const USAGE: [string, string[], number, RegExp][] = [
   ['an unknown option', ['capture', '--scan', '--frobnicate', '/tmp'], 2, /frobnicate/],
   ['a missing root', ['capture', '--scan', '/nonexistent/rill-root'], 5, /"\/nonexistent\/rill-root" does not exist/],
   ['a character device as root', ['capture', '--scan', '/dev/null'], 2, /not a directory/],
+  ['--scan with --mount', ['capture', '--scan', '--mount', '/tmp'], 2, /--scan and --mount .* choose one/],
+  ['--control without --mount', ['capture', '--scan', '--control', '/tmp/s.sock', '/tmp'], 2, /--control needs --mount/],
+  ['--mount on a file', ['capture', '--mount', '/dev/null'], 2, /--mount needs a directory/],
 ];
 
 for (const [title, args, status, message] of USAGE) {

@@ -1,0 +1,261 @@
+// rill capture --mount: the native FUSE layer over ROOT, its records numbered and framed as the
+// rill stream (stdout or --journal DIR), a control socket, and a clean stop on SIGINT/SIGTERM.
+// If this process dies, the layer sees its record pipe break and unmounts at once (applications
+// get ENOTCONN, never an unrecorded change); a later `rill capture --scan --state` resync repairs
+// the replica, and the next --mount cleans the stale mount up.
+import { realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { RillError } from '../errors.js';
+import { newHeader } from '../stream/encode.js';
+import type { Event, EventInput } from '../stream/events.js';
+import { Sequencer } from '../stream/sequence.js';
+import type { FilterRule } from './filter.js';
+import type { CaptureCore } from './mount/control.js';
+import { Controller } from './mount/control.js';
+import { toEvent } from './mount/events.js';
+import { LiveFilter } from './mount/filter.js';
+import { NativeLayer } from './mount/layer.js';
+import { clearMountpoint, detach, fuseMountAt } from './mount/mounts.js';
+import { nativeFuse } from './mount/native.js';
+import { REC, type NativeRecord } from './mount/records.js';
+import { withSink, type Put } from './mount/sink.js';
+import { newlyIncluded } from './mount/rescan.js';
+import { bytesToPath } from '../stream/path.js';
+import { scanEvents } from './scan.js';
+
+export interface MountCaptureOptions {
+  root: string;
+  /** Mount there instead of over ROOT. */
+  at?: string;
+  journal?: string;
+  journalMax?: number;
+  control?: string;
+  rules: FilterRule[];
+  /** Largest data payload of one write event (bigger writes are split). */
+  chunkSize: number;
+  node?: string;
+  source?: string;
+  log: (line: string) => void;
+  /** Emit the tree as it is first (writers wait meanwhile), then the changes. */
+  scanFirst?: boolean;
+  /** Called once the layer serves the mount. */
+  onReady?: (mountpoint: string) => void;
+}
+
+export interface MountCaptureResult {
+  /** 'signal' when stopped by SIGINT/SIGTERM (its name), 'unmounted' when the mount went away. */
+  stoppedBy: NodeJS.Signals | 'unmounted';
+  lastSeq: number;
+}
+
+const REC_F_DIR = 0x8000;
+
+/** The absolute real path of p, or of its nearest existing ancestor joined with the rest. */
+function realish(p: string): string {
+  const abs = resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : `${realish(parent)}/${abs.slice(parent.length + 1)}`;
+  }
+}
+
+const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+
+/** Refuses what cannot work: ROOT not a directory, a journal or control socket inside what is captured. */
+function checkPaths(o: MountCaptureOptions): { root: string; mountpoint: string } {
+  let st;
+  try {
+    st = statSync(o.root);
+  } catch (err) {
+    throw new RillError('io', `cannot capture ${o.root}`, { path: o.root, cause: err, hint: 'name an existing directory' });
+  }
+  if (!st.isDirectory()) throw new RillError('usage', `--mount needs a directory; ${o.root} is not one`);
+  const root = realpathSync(o.root);
+  const mountpoint = o.at === undefined ? root : realish(o.at);
+  if (o.at !== undefined && !statSync(mountpoint, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new RillError('usage', `--at ${o.at}: not a directory to mount on`);
+  }
+  for (const [flag, p] of [['--journal', o.journal], ['--control', o.control]] as const) {
+    if (p === undefined) continue;
+    const real = realish(p);
+    for (const dir of new Set([root, mountpoint])) {
+      if (inside(real, dir)) {
+        throw new RillError('usage', `${flag} ${p} is inside the captured tree ${dir}: the capture would record itself`, { hint: 'keep it elsewhere, e.g. /var/lib/rill/NAME or /run/rill/NAME.sock' });
+      }
+    }
+  }
+  return { root, mountpoint };
+}
+
+/** Splits big writes into chunkSize events (the stream's frames stay small). */
+function* chunks(e: EventInput, chunkSize: number): Generator<EventInput> {
+  if (e.type !== 'write' || e.data.length <= chunkSize) {
+    yield e;
+    return;
+  }
+  for (let at = 0; at < e.data.length; at += chunkSize) {
+    yield { type: 'write', path: e.path, offset: e.offset + at, data: e.data.subarray(at, at + chunkSize), time: e.time };
+  }
+}
+
+/**
+ * RENAME_EXCHANGE as three plain renames through a temporary name beside the first path (replay has
+ * no exchange yet); the name holds a counter, so it cannot be an entry of the tree's own.
+ */
+function exchangeAsRenames(e: EventInput & { type: 'rename' }, n: number): EventInput[] {
+  const slash = e.path.lastIndexOf('/');
+  const tmp = `${slash < 0 ? '' : e.path.slice(0, slash + 1)}.rill-exchange-${process.pid}-${n}`;
+  const at = { time: e.time };
+  return [
+    { type: 'rename', path: e.path, to: tmp, noreplace: true, ...at },
+    { type: 'rename', path: e.to, to: e.path, noreplace: true, ...at },
+    { type: 'rename', path: tmp, to: e.to, noreplace: true, ...at },
+  ];
+}
+
+/** Serves ROOT through the FUSE layer until SIGINT/SIGTERM or an unmount, writing every mutation. */
+export async function mountCapture(o: MountCaptureOptions): Promise<MountCaptureResult> {
+  // first: a stale mount left by a crash makes every access to the path fail (ENOTCONN)
+  clearMountpoint(realish(o.at ?? o.root), o.log);
+  const { root, mountpoint } = checkPaths(o);
+  const exe = nativeFuse();
+  const rootSt = statSync(root);
+  const header = newHeader({ kind: 'tree', root: { path: root, dev: Number(rootSt.dev), ino: Number(rootSt.ino) }, node: o.node, source: o.source });
+  let filter = new LiveFilter(o.rules);
+  const seq = new Sequencer(1);
+  let bytes = 0;
+  let waitingSince = 0;
+  const marks = new Map<number, () => void | Promise<void>>();
+  let put: Put | undefined;
+  let exchanges = 0;
+  /** The backing tree below the mount (the layer's root descriptor): scans read it, not the mount, whose directories a held writer may keep locked in the kernel. */
+  let backing = root;
+
+  const layer = new NativeLayer(exe, root, o.at === undefined ? undefined : mountpoint);
+  let stoppedBy: MountCaptureResult['stoppedBy'] = 'unmounted';
+  const onSignal = (sig: NodeJS.Signals) => () => {
+    if (stoppedBy !== 'unmounted') return;
+    stoppedBy = sig;
+    o.log(`${sig}: stopping (draining in-flight writes, unmounting ${mountpoint})`);
+    layer.stop();
+  };
+  const onInt = onSignal('SIGINT');
+  const onTerm = onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+
+  const emit = async (e: EventInput): Promise<number> => {
+    for (const part of chunks(e, o.chunkSize)) {
+      const ev = seq.assign(part) as Event;
+      if (ev.type === 'write') bytes += ev.data.length;
+      const wait = put!(ev);
+      if (wait !== undefined) {
+        // a commit lets `replay --ack` acknowledge what came so far, so `ship` can trim the journal
+        if (o.journal !== undefined && ev.type !== 'commit') put!(seq.assign({ type: 'commit', time: ev.time }));
+        waitingSince = Date.now();
+        await wait;
+        waitingSince = 0;
+      }
+    }
+    return seq.last;
+  };
+  const core: CaptureCore = {
+    command(cmd, then) {
+      marks.set(layer.command(cmd), then);
+    },
+    emit,
+    async refilter(rules) {
+      const before = filter;
+      filter = new LiveFilter(rules);
+      for (const e of newlyIncluded(backing, before, filter, o.chunkSize)) await emit(e);
+    },
+    status: () => ({
+      root,
+      source: header.source,
+      seq: seq.last,
+      queue: waitingSince === 0 ? 0 : 1,
+      lagMs: waitingSince === 0 ? 0 : Date.now() - waitingSince,
+      bytes,
+      include: filter.include,
+      exclude: filter.exclude,
+      journal: o.journal === undefined ? null : realish(o.journal),
+    }),
+  };
+  const controller = new Controller(core, o.log);
+  let server: { close(): Promise<void> } | undefined;
+
+  const handle = async (r: NativeRecord): Promise<void> => {
+    if (r.op === REC.mark) {
+      const then = marks.get(Number(r.a));
+      marks.delete(Number(r.a));
+      if (then !== undefined) await then();
+      return;
+    }
+    if (r.op === REC.ready) {
+      backing = `/proc/${r.a}/fd/${r.b}`;
+      if (o.control !== undefined) {
+        const { startControlServer } = await import('../control/server.js');
+        server = await startControlServer(o.control, controller, () => core.status(), o.log);
+      }
+      o.log(`serving ${root} on ${mountpoint} (FUSE layer pid ${r.a}); stop with SIGINT or SIGTERM`);
+      if (o.scanFirst === true) {
+        // not awaited: the copy runs when the layer's pause mark comes through this same loop
+        controller.atomically(async () => {
+          let n = 0;
+          for (const e of scanEvents(backing, { filter: filter.filter, chunkSize: o.chunkSize })) {
+            if (e.type === 'note' && e.code === 'live-scan') continue; // not so here: writers wait
+            await emit(e);
+            n++;
+          }
+          o.log(`initial copy: ${n} events; live changes follow`);
+        }).catch((err: unknown) => o.log(`the initial copy failed: ${(err as Error).message}`));
+      }
+      o.onReady?.(mountpoint);
+      return;
+    }
+    if (r.op === REC.lost) {
+      const path = r.strs.length > 0 ? bytesToPath(r.strs[0]!) : '';
+      o.log(`warning: a change under ${path || root} could not be named (errno ${r.a}); the replica needs a --scan resync`);
+      await emit({ type: 'note', code: 'lost', message: `a change could not be named (errno ${r.a}): resync the replica with rill capture --scan`, path, time: r.time });
+      return;
+    }
+    const e = toEvent(r);
+    if (e === undefined) throw new RillError('io', `the FUSE layer sent an unknown record kind ${r.op}`);
+    const isDir = (r.flags & REC_F_DIR) !== 0;
+    const kept = filter.apply(e, isDir);
+    if (kept === undefined) return;
+    for (const one of kept.type === 'rename' && kept.exchange === true ? exchangeAsRenames(kept, ++exchanges) : [kept]) await emit(one);
+  };
+
+  try {
+    await withSink({ journal: o.journal, journalMax: o.journalMax, log: o.log, onFull: (full) => o.log(full ? `the journal holds more than --journal-max: writers wait until rill ship trims it` : 'the journal has room again: writers go on'), stopping: () => stoppedBy !== 'unmounted' }, header, async (p) => {
+      put = p;
+      let ready = false;
+      for await (const r of layer.read()) {
+        ready ||= r.op === REC.ready;
+        await handle(r);
+      }
+      const exit = await layer.exited;
+      if (!ready) throw new RillError('io', `the FUSE layer could not serve ${root} on ${mountpoint} (it exited with ${exit.code}; its message is above)`);
+      if (exit.code !== 0) {
+        // a change it made on ROOT may have died with it before its record: never end this stream as good
+        const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with ${exit.code}`;
+        await emit({ type: 'note', code: 'layer-died', message: `the FUSE layer ${how}: a change in flight may be missing; resync the replica with rill capture --scan` });
+        throw new RillError('io', `the FUSE layer serving ${mountpoint} ${how}; the mount is gone and the stream is left without its end record`, { hint: 'resync the replica (rill capture --scan ROOT | rill replay --force REPLICA), then start --mount again' });
+      }
+    });
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    controller.close();
+    await server?.close();
+    layer.kill();
+    const exit = await layer.exited;
+    // the layer unmounts itself; a mount still there (it was killed) is detached here
+    if (fuseMountAt(mountpoint)?.fstype === 'fuse.rill') detach(mountpoint);
+    if (exit.code !== 0 && exit.code !== null && stoppedBy === 'unmounted') o.log(`the FUSE layer exited with code ${exit.code}`);
+  }
+  return { stoppedBy, lastSeq: seq.last };
+}
