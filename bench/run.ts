@@ -11,6 +11,7 @@ import { codecBench } from './codec.js';
 import { volumeBench, volumeTables } from './volume.js';
 import { incrementalBench } from './incremental.js';
 import { shipBench, shipTables } from './ship.js';
+import { mergeBench, mergeTables } from './merge.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -77,10 +78,11 @@ async function main(): Promise<void> {
   const incremental = have('rsync') ? incrementalBench(rill, base, small, runs) : [];
   const volume = have('rsync') ? volumeBench({ rill, base, quick, runs }) : [];
   const ship = await shipBench({ rill, base, quick, runs, corpora: [{ name: `${nSmall} small files`, path: small }, { name: `${largeMiB} MiB large files`, path: large }] });
+  const merge = await mergeBench({ rill, base, quick });
   const codec = await codecBench(quick);
   const env = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), quick, runs, dir: base };
   mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'out', 'results.json'), JSON.stringify({ env, tree, incremental, volume, ship, codec }, null, 2));
+  writeFileSync(join(import.meta.dirname, 'out', 'results.json'), JSON.stringify({ env, tree, incremental, volume, ship, merge, codec }, null, 2));
 
   console.log(`# rill benchmarks (${env.date}, node ${env.node}, ${env.cpus} cpus, median of ${runs} run(s), warm cache)\n`);
   console.log('| corpus | method | seconds | × tar\\|tar |');
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
   }
   if (volume.length > 0) console.log(`\n${volumeTables(volume)}`);
   if (ship.length > 0) console.log(`\n${shipTables(ship)}`);
+  console.log(`\n${mergeTables(merge)}`);
   console.log('\n| codec | events | encode MB/s | encode events/s | decode MB/s | decode events/s |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const c of codec) {

@@ -5,12 +5,12 @@ import { EXIT } from './cli-run.js';
 import { captureCommand } from './commands/capture.js';
 import { replayCommand } from './commands/replay.js';
 import { shipCommand } from './commands/ship.js';
+import { sortMergeCommand } from './commands/sort-merge.js';
 import { verifyCommand } from './commands/verify.js';
 import { dumpCommand } from './commands/dump.js';
 import { undumpCommand } from './commands/undump.js';
 import { freezeCommand } from './commands/freeze.js';
 import { bookmarkCommand } from './commands/bookmark.js';
-import { notBuilt } from './cli-not-built.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -25,7 +25,7 @@ export function main(argv: string[]): void {
     .command(freezeCommand)
     .command(bookmarkCommand)
     .command(shipCommand)
-    .command(notBuilt('sort-merge', 'consolidate streams: sort, coalesce, merge', 'issue #5'))
+    .command(sortMergeCommand)
     .command(replayCommand)
     .command(dumpCommand)
     .command(undumpCommand)
