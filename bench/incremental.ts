@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync, readdirSync, writeFileSync, renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { median } from './common.js';
 
 export interface IncrementalResult {
   case: string;
@@ -18,11 +19,6 @@ function time(cmd: string): number {
   const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`benchmark command failed (${r.status}): ${cmd}\n${r.stderr}`);
   return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Rewrites every 100th file and renames one directory back and forth (so the corpus stays reusable). */

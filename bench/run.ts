@@ -12,6 +12,7 @@ import { volumeBench, volumeTables } from './volume.js';
 import { incrementalBench } from './incremental.js';
 import { shipBench, shipTables } from './ship.js';
 import { mergeBench, mergeTables } from './merge.js';
+import { median } from './common.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -36,11 +37,6 @@ const METHODS: Record<string, (src: string, dst: string) => string> = {
   'cp -a': (s, d) => `cp -a ${s} ${d}`,
   'rsync -a': (s, d) => `rsync -a ${s}/ ${d}/`,
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 interface TreeResult { corpus: string; method: string; seconds: number; ratioToTar: number; runs: number[] }
 

@@ -13,14 +13,13 @@
 // Ship's peak RSS is read with /usr/bin/time, its bytes sent and reconnects from `ship --json`.
 // --quick (CI) leaves out the rows that only explain (ship --compress none, replay --fsync, ssh cat).
 // Run alone: node --import tsx bench/ship.ts [--quick] [--runs N] [--dir DIR]
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync, lstatSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startSshd, sshdAvailable, remoteRill, type Sshd } from '../test/helpers/sshd.js';
 import { createLink, netnsMissing, python3Available, kernelNetem, type Link } from '../test/helpers/netns.js';
 import { q } from '../test/helpers/cli.js';
 import { smallFiles, largeFiles } from './corpus.js';
+import { benchArgs, have, isMain, median, RILL_BIN, run } from './common.js';
 
 export interface ShipBenchResult {
   /** 'loopback' (127.0.0.1) or 'delay 50 ms' (each way, inside a namespace). */
@@ -52,19 +51,6 @@ export interface ShipBenchOptions {
 
 const TIME = '/usr/bin/time';
 const DELAY_MS = 50;
-
-function run(cmd: string): { seconds: number; stdout: string } {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`benchmark command failed (${r.status}): ${cmd}\n${r.stderr}`);
-  return { seconds, stdout: r.stdout.toString() };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Bytes in the regular files of a tree. */
 function treeBytes(dir: string): number {
@@ -155,8 +141,7 @@ function missing(what: string, why: string | undefined, log: (l: string) => void
 
 export async function shipBench(o: ShipBenchOptions): Promise<ShipBenchResult[]> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const need = (tool: string): boolean => spawnSync('bash', ['-c', `command -v ${tool}`]).status === 0;
-  const noSshd = process.getuid?.() !== 0 ? 'not root (the private sshd logs in as root)' : !sshdAvailable() ? 'sshd, ssh or ssh-keygen missing (apt-get install openssh-server)' : !need('rsync') ? 'rsync missing' : undefined;
+  const noSshd = process.getuid?.() !== 0 ? 'not root (the private sshd logs in as root)' : !sshdAvailable() ? 'sshd, ssh or ssh-keygen missing (apt-get install openssh-server)' : !have('rsync') ? 'rsync missing' : undefined;
   if (missing('all of it', noSshd, log)) return [];
   const work = join(o.base, 'ship');
   rmSync(work, { recursive: true, force: true });
@@ -235,12 +220,8 @@ export function shipTables(rows: ShipBenchResult[]): string {
   return lines.join('\n');
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const quick = args.includes('--quick');
-  const runs = Number(args[args.indexOf('--runs') + 1] ?? 0) || (quick ? 1 : 3);
-  const base = resolve(args.includes('--dir') ? args[args.indexOf('--dir') + 1]! : join(process.env.TMPDIR ?? '/var/tmp', 'rill-bench'));
-  mkdirSync(base, { recursive: true });
+if (isMain(import.meta.url)) {
+  const { quick, runs, base } = benchArgs();
   const nSmall = quick ? 2000 : 20000;
   const largeMiB = quick ? 64 : 1024;
   const small = join(base, `small-${nSmall}`);
@@ -251,7 +232,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     { name: `${nSmall} small files`, path: small },
     { name: `${largeMiB} MiB large files`, path: large },
   ];
-  shipBench({ rill: resolve(import.meta.dirname, '../bin/rill'), base, quick, runs, corpora })
+  shipBench({ rill: RILL_BIN, base, quick, runs, corpora })
     .then((rows) => console.log(shipTables(rows)))
     .catch((err: unknown) => {
       process.stderr.write(`bench/ship: ${(err as Error).message}\n`);

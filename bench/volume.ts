@@ -9,8 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomFillSync, randomInt } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { benchArgs, have, isMain, median, RILL_BIN, run, time } from './common.js';
 
 export interface VolumeResult {
   case: string;
@@ -26,23 +26,6 @@ export interface VolumeResult {
 }
 
 const BLOCK = 4096;
-
-function run(cmd: string): { seconds: number; stdout: string } {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`benchmark command failed (${r.status}): ${cmd}\n${r.stderr}`);
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, stdout: r.stdout.toString() };
-}
-const time = (cmd: string): number => run(cmd).seconds;
-
-function have(tool: string): boolean {
-  return spawnSync('bash', ['-c', `command -v ${tool}`]).status === 0;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const size = (path: string): number => statSync(path).size;
 
@@ -206,12 +189,8 @@ export function volumeTables(rows: VolumeResult[]): string {
   return lines.join('\n');
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const quick = args.includes('--quick');
-  const runs = Number(args[args.indexOf('--runs') + 1] ?? 0) || (quick ? 1 : 3);
-  const base = resolve(args.includes('--dir') ? args[args.indexOf('--dir') + 1]! : join(process.env.TMPDIR ?? '/var/tmp', 'rill-bench'));
-  mkdirSync(base, { recursive: true });
-  const rows = volumeBench({ rill: resolve(import.meta.dirname, '../bin/rill'), base, quick, runs });
+if (isMain(import.meta.url)) {
+  const { quick, runs, base } = benchArgs();
+  const rows = volumeBench({ rill: RILL_BIN, base, quick, runs });
   console.log(volumeTables(rows));
 }
