@@ -57,9 +57,9 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	/* locks are kept by the kernel for the mount: all users of ROOT go through it */
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
-	/* the kernel clears setuid/setgid with a setattr we record. (It also asks for
-	 * security.capability before every write, a round trip each; only FUSE's killpriv_v2, which
-	 * libfuse 3.14 cannot ask for, would spare it.) */
+	/* not v1 (the kernel then clears setuid/setgid with a setattr we record); io.c adds
+	 * HANDLE_KILLPRIV_V2 to the INIT reply, which libfuse 3.14 cannot ask for: no
+	 * security.capability GETXATTR before every write, and suid/sgid killed here when asked */
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rill-fuse: fd 3 (the record pipe) is not open: run me through rill capture --mount\n");
 		return 2;
 	}
-	fcntl(fs.rec_fd, F_SETPIPE_SZ, 1024 * 1024);
+	rec_buffer_init();
 	fs.root_fd = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs.root_fd < 0)
 		return fail(5, "cannot open the root", argv[1]);
@@ -172,6 +172,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (fuse_session_mount(fs.se, fs.mountpoint) != 0) {
 		fprintf(stderr, "rill-fuse: cannot mount on %s (is /dev/fuse there, and are you root or is fusermount3 installed?)\n", fs.mountpoint);
+		return 5;
+	}
+	if (io_init(fs.se) != 0) {
+		fprintf(stderr, "rill-fuse: cannot set up the FUSE device's I/O\n");
+		fuse_session_unmount(fs.se);
 		return 5;
 	}
 	pthread_t t;

@@ -103,6 +103,8 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, s
 		fi = NULL;
 	data_begin(in);
 	int err = apply_setattr(in, attr, to_set, fi);
+	if (!err && (to_set & FUSE_SET_ATTR_SIZE) && S_ISREG(in->type))
+		kill_suidgid(in, fi ? (int)fi->fh : -1);
 	/* even a partial failure may have changed something: record what the file now is */
 	int got = fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
 	if (got && (to_set & FUSE_SET_ATTR_SIZE))

@@ -35,6 +35,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (trunc) {
 		if (fd >= 0) {
 			rec_path(REC_TRUNCATE, in, 0, 0, NULL, 0);
+			kill_suidgid(in, fd);
 			mark_dirty(in);
 		}
 		data_end(in);
@@ -76,6 +77,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			mark_dirty(dir);
 		} else if (fi->flags & O_TRUNC) {
 			rec_path(REC_TRUNCATE, in, 0, 0, NULL, 0);
+			if ((fi->flags & O_ACCMODE) != O_RDONLY)
+				kill_suidgid(in, fd);
 		}
 		mark_dirty(in);
 	}
@@ -107,25 +110,35 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, of
 {
 	struct inode *in = ino_of(ino);
 	size_t size = fuse_buf_size(in_buf);
-	/* the bytes must be in memory anyway: they are written below and recorded */
-	char *mem = malloc(size ? size : 1);
-	if (!mem) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
-	dst.buf[0].mem = mem;
-	ssize_t got = fuse_buf_copy(&dst, in_buf, 0);
-	if (got < 0) {
-		free(mem);
-		fuse_reply_err(req, (int)-got);
-		return;
+	/* the bytes must be in memory anyway: they are written below and recorded. They usually are
+	 * already (the request was read(2) into libfuse's buffer): then they are used where they lie. */
+	char *mem = NULL, *data;
+	ssize_t got;
+	if (in_buf->count == 1 && in_buf->idx == 0 && in_buf->off == 0 && !(in_buf->buf[0].flags & FUSE_BUF_IS_FD)) {
+		data = in_buf->buf[0].mem;
+		got = (ssize_t)size;
+	} else {
+		mem = malloc(size ? size : 1);
+		if (!mem) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+		dst.buf[0].mem = mem;
+		got = fuse_buf_copy(&dst, in_buf, 0);
+		if (got < 0) {
+			free(mem);
+			fuse_reply_err(req, (int)-got);
+			return;
+		}
+		data = mem;
 	}
 	data_begin(in);
-	ssize_t n = pwrite((int)fi->fh, mem, (size_t)got, off);
+	ssize_t n = pwrite((int)fi->fh, data, (size_t)got, off);
 	int err = errno;
 	if (n > 0) {
-		rec_path(REC_WRITE, in, (uint64_t)off, 0, mem, (size_t)n);
+		rec_path(REC_WRITE, in, (uint64_t)off, 0, data, (size_t)n);
+		kill_suidgid(in, (int)fi->fh);
 		mark_dirty(in);
 	}
 	data_end(in);

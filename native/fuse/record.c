@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,23 @@ void rec_fatal(const char *why, int err)
 		why, strerror(err), fs.mountpoint);
 	umount2(fs.mountpoint, MNT_DETACH);
 	_exit(3);
+}
+
+/* Room for records in the channel to Node (1 MiB; a socket doubles it for its overhead), so a
+ * writer's reply waits for the kernel to take its record, not for Node to read it, and a 1 MiB write
+ * fits. More would loosen backpressure: what sits in the channel is outside --journal-max. The
+ * channel is a socketpair when Node spawned us (libuv's stdio pipes are), a pipe otherwise. Either
+ * way a record is in the kernel, in order, before we reply. */
+void rec_buffer_init(void)
+{
+	const char *env = getenv("RILL_FUSE_RECBUF");
+	int size = env ? atoi(env) : 1024 * 1024;
+	if (size < 65536)
+		size = 65536;
+	if (setsockopt(fs.rec_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0 &&
+	    setsockopt(fs.rec_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) < 0 &&
+	    fcntl(fs.rec_fd, F_SETPIPE_SZ, size) < 0)
+		fcntl(fs.rec_fd, F_SETPIPE_SZ, 1024 * 1024);
 }
 
 /* writev until everything is out (pipes may take a large record in pieces). */

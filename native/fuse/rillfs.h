@@ -61,6 +61,13 @@
  *   EOF on fd 0  Node is gone: unmount (lazily) and exit.
  * If the record pipe breaks (Node died), the layer unmounts (lazily) and exits at once: the kernel
  * aborts the connection and applications see ENOTCONN, never a silently unrecorded change.
+ *
+ * Throughput (issue #6 section 7): the record channel holds 1 MiB (rec_buffer_init), so a reply
+ * waits for the kernel to take the record, not for Node to read it; writes come as 1 MiB requests
+ * (max_write; libfuse asks for max_pages to match) and their bytes are written and recorded from
+ * libfuse's buffer without a copy; the layer negotiates FUSE_HANDLE_KILLPRIV_V2 through libfuse's
+ * custom-io hooks (io.c), which stops the kernel's security.capability GETXATTR before each write
+ * and makes the layer kill suid/sgid where the kernel asks it to.
  */
 #ifndef RILLFS_H
 #define RILLFS_H
@@ -147,6 +154,7 @@ void *flusher_thread(void *arg);
 
 /* record.c: records on the pipe */
 struct rec_str { const char *p; size_t n; };
+void rec_buffer_init(void);
 int rec_emit(int op, uint16_t flags, uint64_t a, uint64_t b, const struct rec_str *strs, int nstr, const void *payload, size_t plen);
 /* A record naming in's path (LOST when it has none and is still linked). */
 int rec_path(int op, struct inode *in, uint64_t a, uint64_t b, const void *payload, size_t plen);
@@ -188,6 +196,11 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* io.c: the FUSE device's I/O hooks (HANDLE_KILLPRIV_V2, which libfuse 3.14 cannot negotiate) */
+int io_init(struct fuse_session *se);
+int io_kill_suidgid(void);
+void kill_suidgid(struct inode *in, int fd);
 
 /* creds.c: act with the caller's fsuid/fsgid for creations (so owners and setgid dirs are right) */
 struct creds { uid_t uid; gid_t gid; };

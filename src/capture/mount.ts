@@ -146,20 +146,36 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
 
-  const emit = async (e: EventInput): Promise<number> => {
+  // Events are numbered as they come and staged, then handed to the sink together: once per read
+  // from the layer (records arrive many at a time), and before anything waits or acts on the order.
+  let staged: Event[] = [];
+  const stage = (e: EventInput): void => {
     for (const part of chunks(e, o.chunkSize)) {
       const ev = seq.assign(part) as Event;
       if (ev.type === 'write') bytes += ev.data.length;
-      const wait = put!(ev);
-      if (wait !== undefined) {
-        // a commit lets `replay --ack` acknowledge what came so far, so `ship` can trim the journal
-        if (o.journal !== undefined && ev.type !== 'commit') put!(seq.assign({ type: 'commit', time: ev.time }));
-        waitingSince = Date.now();
-        await wait;
-        waitingSince = 0;
-      }
+      staged.push(ev);
     }
-    return seq.last;
+  };
+  /** Hands the staged events to the sink; a promise when the sink wants the caller to wait. */
+  const flush = (): Promise<void> | undefined => {
+    if (staged.length === 0) return undefined;
+    const batch = staged;
+    staged = [];
+    const wait = put!(batch);
+    if (wait === undefined) return undefined;
+    // a commit lets `replay --ack` acknowledge what came so far, so `ship` can trim the journal
+    const last = batch[batch.length - 1]!;
+    if (o.journal !== undefined && last.type !== 'commit') put!([seq.assign({ type: 'commit', time: last.time }) as Event]);
+    waitingSince = Date.now();
+    return wait.then(() => {
+      waitingSince = 0;
+    });
+  };
+  const emit = async (e: EventInput): Promise<number> => {
+    stage(e);
+    const n = seq.last;
+    await flush();
+    return n;
   };
   const core: CaptureCore = {
     command(cmd, then) {
@@ -215,10 +231,14 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
       o.onReady?.(mountpoint);
       return;
     }
+    stageRecord(r);
+  };
+  /** A record's events, staged (no waiting: the caller flushes). */
+  const stageRecord = (r: NativeRecord): void => {
     if (r.op === REC.lost) {
       const path = r.strs.length > 0 ? bytesToPath(r.strs[0]!) : '';
       o.log(`warning: a change under ${path || root} could not be named (errno ${r.a}); the replica needs a --scan resync`);
-      await emit({ type: 'note', code: 'lost', message: `a change could not be named (errno ${r.a}): resync the replica with rill capture --scan`, path, time: r.time });
+      stage({ type: 'note', code: 'lost', message: `a change could not be named (errno ${r.a}): resync the replica with rill capture --scan`, path, time: r.time });
       return;
     }
     const e = toEvent(r);
@@ -226,16 +246,26 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
     const isDir = (r.flags & REC_F_DIR) !== 0;
     const kept = filter.apply(e, isDir);
     if (kept === undefined) return;
-    for (const one of kept.type === 'rename' && kept.exchange === true ? exchangeAsRenames(kept, ++exchanges) : [kept]) await emit(one);
+    if (kept.type === 'rename' && kept.exchange === true) for (const one of exchangeAsRenames(kept, ++exchanges)) stage(one);
+    else stage(kept);
   };
 
   try {
     await withSink({ journal: o.journal, journalMax: o.journalMax, log: o.log, onFull: (full) => o.log(full ? `the journal holds more than --journal-max: writers wait until rill ship trims it` : 'the journal has room again: writers go on'), stopping: () => stoppedBy !== 'unmounted' }, header, async (p) => {
       put = p;
       let ready = false;
-      for await (const r of layer.read()) {
-        ready ||= r.op === REC.ready;
-        await handle(r);
+      for await (const batch of layer.batches()) {
+        for (const r of batch) {
+          if (r.op === REC.mark || r.op === REC.ready) {
+            // control records act on the order so far: what came before them goes out first
+            ready ||= r.op === REC.ready;
+            await flush();
+            await handle(r);
+          } else {
+            stageRecord(r);
+          }
+        }
+        await flush();
       }
       const exit = await layer.exited;
       if (!ready) throw new RillError('io', `the FUSE layer could not serve ${root} on ${mountpoint} (it exited with ${exit.code}; its message is above)`);

@@ -33,9 +33,15 @@ export class NativeLayer {
 
   /** Every record, in the layer's order, until the pipe ends; a torn last record is an error. */
   async *read(): AsyncGenerator<NativeRecord> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  /** The records in the layer's order, as they arrived together (one array per read: no trip through the event loop per record). */
+  async *batches(): AsyncGenerator<NativeRecord[]> {
     const decoder = new RecordDecoder();
     for await (const chunk of this.records) {
-      for (const r of decoder.push(chunk as Buffer)) yield r;
+      const batch = decoder.push(chunk as Buffer);
+      if (batch.length > 0) yield batch;
     }
     if (decoder.leftover > 0) throw new RillError('io', `the FUSE layer's last record is incomplete (${decoder.leftover} bytes): it died while writing it`);
   }

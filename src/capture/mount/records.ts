@@ -23,36 +23,55 @@ export interface NativeRecord {
   payload: Buffer;
 }
 
-/** Why: the pipe delivers bytes in arbitrary pieces; this cuts them into whole records. */
+/**
+ * Why: the pipe delivers bytes in arbitrary pieces; this cuts them into whole records. Records that
+ * lie within one piece are views of it (no copy); only a record cut across pieces is joined, once,
+ * when its last piece arrives.
+ */
 export class RecordDecoder {
+  /** Pieces of the record cut across reads (never holds the start of a second record). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** Bytes needed before the next record is whole (4 until its length is known). */
-  private needed = 4;
+  /** That record's length, once its first 4 bytes are in (0 before). */
+  private len = 0;
 
   /** Whole records in these bytes (and the ones before them); an incomplete tail waits for the next push. */
   push(chunk: Buffer): NativeRecord[] {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    // a big record arrives in many pieces: join them once it is whole, not at every piece
-    if (this.pendingBytes < this.needed) return [];
-    let buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     const out: NativeRecord[] = [];
     let at = 0;
-    this.needed = 4;
-    while (buf.length - at >= 4) {
-      const len = buf.readUInt32LE(at);
-      if (len < FIXED) throw new Error(`native record at byte ${at} claims ${len} bytes, fewer than its ${FIXED}-byte fixed part`);
-      if (buf.length - at < len) {
-        this.needed = len; // the pending bytes will start with this record
-        break;
+    if (this.pendingBytes > 0) {
+      // complete the record begun in earlier pieces with as few bytes of this one as it needs
+      if (this.len === 0) {
+        const take = Math.min(4 - this.pendingBytes, chunk.length);
+        this.pending.push(chunk.subarray(0, take));
+        this.pendingBytes += take;
+        at = take;
+        if (this.pendingBytes < 4) return out;
+        const head = Buffer.concat(this.pending, this.pendingBytes);
+        this.pending = [head];
+        this.len = lengthAt(head, 0, 0);
       }
-      out.push(parse(buf.subarray(at, at + len)));
+      const take = Math.min(this.len - this.pendingBytes, chunk.length - at);
+      this.pending.push(chunk.subarray(at, at + take));
+      this.pendingBytes += take;
+      at += take;
+      if (this.pendingBytes < this.len) return out;
+      out.push(parse(Buffer.concat(this.pending, this.pendingBytes)));
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.len = 0;
+    }
+    while (chunk.length - at >= 4) {
+      const len = lengthAt(chunk, at, this.pendingBytes);
+      if (chunk.length - at < len) break;
+      out.push(parse(chunk.subarray(at, at + len)));
       at += len;
     }
-    buf = buf.subarray(at);
-    this.pending = buf.length > 0 ? [buf] : [];
-    this.pendingBytes = buf.length;
+    if (at < chunk.length) {
+      this.pending = [chunk.subarray(at)];
+      this.pendingBytes = chunk.length - at;
+      if (this.pendingBytes >= 4) this.len = lengthAt(chunk, at, 0);
+    }
     return out;
   }
 
@@ -60,6 +79,13 @@ export class RecordDecoder {
   get leftover(): number {
     return this.pendingBytes;
   }
+}
+
+/** The length of the record at buf[at], checked against the fixed part (pos: its place in the byte stream, for the message). */
+function lengthAt(buf: Buffer, at: number, pos: number): number {
+  const len = buf.readUInt32LE(at);
+  if (len < FIXED) throw new Error(`native record at byte ${at + pos} claims ${len} bytes, fewer than its ${FIXED}-byte fixed part`);
+  return len;
 }
 
 function parse(r: Buffer): NativeRecord {

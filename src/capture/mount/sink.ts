@@ -2,17 +2,21 @@
 // stdout's reader slows the layer's writers (nothing is buffered beyond the encoder's window); a
 // journal absorbs a slow reader, and only past --journal-max do writers block until `rill ship`
 // trims it. Never is an event dropped.
+import { writeSync, writevSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeTo } from '../../cli-encode.js';
+import { pipeline } from 'node:stream/promises';
+import { StreamEncoder } from '../../stream/encode.js';
 import { drained } from '../emit.js';
 import type { Event } from '../../stream/events.js';
 import type { HeaderInit } from '../../stream/encode.js';
 import { JournalWriter } from '../../journal/writer.js';
 import { listSegments } from '../../journal/names.js';
 
-/** Takes one event; returns a promise when the caller must wait before the next. */
-export type Put = (e: Event) => Promise<void> | undefined;
+/** Takes events in order (a batch goes through the encoder's machinery once); returns a promise when the caller must wait before the next. */
+export type Put = (events: Event[]) => Promise<void> | undefined;
 
 export interface SinkOptions {
   /** Journal directory; undefined: stdout. */
@@ -30,10 +34,10 @@ export interface SinkOptions {
 /** Runs `body` with a put function into the chosen output, then ends the stream (an end record). */
 export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: Put) => Promise<void>): Promise<void> {
   if (o.journal === undefined) {
-    await encodeTo(undefined, header, (encoder) =>
-      body((e) => {
+    await encodeToStdout(header, (encoder) =>
+      body((events) => {
         if (encoder.destroyed) throw encoder.errored ?? new Error('the output closed before the stream was complete');
-        return encoder.write(e) ? undefined : drained(encoder);
+        return encoder.write(events.length === 1 ? events[0] : events) ? undefined : drained(encoder);
       }),
     );
     return;
@@ -44,9 +48,13 @@ export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: P
   try {
     w.beginStream({ type: 'header', magic: 'rill', version: 1, ...header });
     const gauge = o.journalMax === undefined ? undefined : new JournalGauge(o.journal, o.journalMax, o.onFull, o.stopping);
-    await body((e) => {
-      w.append(e);
-      return gauge?.added(e.type === 'write' ? e.data.length + 64 : 64);
+    await body((events) => {
+      let bytes = 0;
+      for (const e of events) {
+        w.append(e);
+        bytes += e.type === 'write' ? e.data.length + 64 : 64;
+      }
+      return gauge?.added(bytes);
     });
     w.endStream();
     await w.sync();
@@ -96,5 +104,98 @@ class JournalGauge {
     this.estimate = total;
     this.measuredAt = Date.now();
     return total;
+  }
+}
+
+/** encodeTo (cli-encode.ts) for stdout, through a coalescing writer: the encoder's output, complete or failed. */
+async function encodeToStdout(header: HeaderInit, produce: (encoder: StreamEncoder) => Promise<void>): Promise<void> {
+  const encoder = new StreamEncoder(header);
+  const done = pipeline(encoder, coalescing(process.stdout));
+  done.catch(() => {});
+  // if stdout fails first (a closed pipe), the producer may wait for a 'drain' that never comes
+  const outputFailed = done.then(() => new Promise<never>(() => {}));
+  try {
+    await Promise.race([produce(encoder), outputFailed]);
+    encoder.end();
+    await done;
+  } catch (err) {
+    encoder.destroy();
+    throw err;
+  }
+}
+
+/**
+ * Why: the encoder hands out a frame as many pieces (heads, records, referenced payloads), and
+ * stdout as a file or /dev/null writes each with its own write(2): per 4 KiB event that was two
+ * system calls. This writes what one turn of the event loop produced together: the first piece
+ * waits for the next turn, the pieces that come meanwhile are buffered by the stream and arrive
+ * together in writev, which goes out as writev(2) calls on a file (no copy), or corked on a pipe
+ * or socket (libuv's writev). Backpressure is the destination's.
+ */
+function coalescing(dest: Writable): Writable {
+  const fd = (dest as unknown as { fd?: unknown }).fd;
+  const file = !(dest instanceof Socket) && typeof fd === 'number' ? fd : undefined;
+  const out = (chunks: Buffer[], cb: (err?: Error | null) => void): void => {
+    if (file !== undefined) {
+      try {
+        writevAll(file, chunks);
+      } catch (err) {
+        return cb(err as Error);
+      }
+      return cb();
+    }
+    let left = chunks.length;
+    let failed: Error | null | undefined;
+    if (left === 0) return cb();
+    dest.cork();
+    for (const c of chunks) {
+      dest.write(c, (err) => {
+        if (err) failed ??= err;
+        if (--left === 0) cb(failed);
+      });
+    }
+    dest.uncork();
+  };
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      setImmediate(() => out([chunk], cb));
+    },
+    writev(chunks, cb) {
+      out(chunks.map((c) => c.chunk as Buffer), cb);
+    },
+    final(cb) {
+      if (dest === process.stdout) return cb();
+      dest.end();
+      dest.once('finish', () => cb());
+    },
+    destroy(err, cb) {
+      if (err && dest !== process.stdout) dest.destroy(err);
+      cb(err);
+    },
+  });
+  dest.on('error', (err) => sink.destroy(err));
+  return sink;
+}
+
+/** writev(2) of all the buffers to a (blocking) file descriptor, in groups under IOV_MAX, through short writes. */
+function writevAll(fd: number, chunks: Buffer[]): void {
+  for (let i = 0; i < chunks.length; ) {
+    const group = chunks.slice(i, i + 1000);
+    i += group.length;
+    let total = 0;
+    for (const c of group) total += c.length;
+    let done = writevSync(fd, group);
+    if (done === total) continue;
+    // a short write: the rest one buffer at a time
+    for (const c of group) {
+      if (done >= c.length) {
+        done -= c.length;
+        continue;
+      }
+      let at = done;
+      done = 0;
+      while (at < c.length) at += writeSync(fd, c, at, c.length - at);
+    }
   }
 }
