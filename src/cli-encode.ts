@@ -5,21 +5,30 @@ import { openOutput } from './cli-io.js';
 import { RillError, ioError } from './errors.js';
 import type { HeaderInit, StreamEncoder } from './stream/encode.js';
 
+/** How the encoder's output reaches the output stream (both optional). */
+export interface EncodeToOptions {
+  /** Every chunk is reported once the output has written it, so its memory can be reused. */
+  onWritten?: (chunk: Buffer) => void;
+  /** A writable in front of the output (e.g. one that gathers an event-loop turn into one writev). */
+  via?: (dest: Writable) => Writable;
+}
+
 /**
  * Runs `produce` with an encoder piped to the output; on success the output is made final
  * (renamed into place for a file), on failure a partial file is removed and the error rethrown.
- * With `onWritten`, every chunk is reported once the output has written it, so its memory can be reused.
  */
 export async function encodeTo(
   output: string | undefined,
   header: HeaderInit | undefined,
   produce: (encoder: StreamEncoder) => Promise<void>,
-  onWritten?: (chunk: Buffer) => void,
+  options: EncodeToOptions = {},
 ): Promise<void> {
+  const { onWritten, via } = options;
   const { StreamEncoder } = await import('./stream/encode.js'); // on use: cheap start-up
   const out = openOutput(output);
   const encoder = new StreamEncoder(header);
-  const done = pipeline(encoder, onWritten === undefined ? out.stream : notifying(out.stream, onWritten));
+  const dest = onWritten === undefined ? out.stream : notifying(out.stream, onWritten);
+  const done = pipeline(encoder, via === undefined ? dest : via(dest));
   done.catch(() => {});
   // If the output fails first (no such directory, a closed pipe), the producer may be left waiting
   // for a 'drain' that never comes: the output's failure must end the wait.

@@ -154,7 +154,7 @@ async function capture(argv: CaptureArgs): Promise<number> {
       async (encoder) => {
         await writeEvents(source.events, encoder, { seq });
       },
-      (chunk) => pool.release(chunk),
+      { onWritten: (chunk) => pool.release(chunk) },
     );
   } catch (err) {
     unregister();

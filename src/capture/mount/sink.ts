@@ -7,8 +7,7 @@ import { stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pipeline } from 'node:stream/promises';
-import { StreamEncoder } from '../../stream/encode.js';
+import { encodeTo } from '../../cli-encode.js';
 import { drained } from '../emit.js';
 import type { Event } from '../../stream/events.js';
 import type { HeaderInit } from '../../stream/encode.js';
@@ -34,11 +33,12 @@ export interface SinkOptions {
 /** Runs `body` with a put function into the chosen output, then ends the stream (an end record). */
 export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: Put) => Promise<void>): Promise<void> {
   if (o.journal === undefined) {
-    await encodeToStdout(header, (encoder) =>
+    await encodeTo(undefined, header, (encoder) =>
       body((events) => {
         if (encoder.destroyed) throw encoder.errored ?? new Error('the output closed before the stream was complete');
         return encoder.write(events.length === 1 ? events[0] : events) ? undefined : drained(encoder);
       }),
+      { via: coalescing },
     );
     return;
   }
@@ -104,23 +104,6 @@ class JournalGauge {
     this.estimate = total;
     this.measuredAt = Date.now();
     return total;
-  }
-}
-
-/** encodeTo (cli-encode.ts) for stdout, through a coalescing writer: the encoder's output, complete or failed. */
-async function encodeToStdout(header: HeaderInit, produce: (encoder: StreamEncoder) => Promise<void>): Promise<void> {
-  const encoder = new StreamEncoder(header);
-  const done = pipeline(encoder, coalescing(process.stdout));
-  done.catch(() => {});
-  // if stdout fails first (a closed pipe), the producer may wait for a 'drain' that never comes
-  const outputFailed = done.then(() => new Promise<never>(() => {}));
-  try {
-    await Promise.race([produce(encoder), outputFailed]);
-    encoder.end();
-    await done;
-  } catch (err) {
-    encoder.destroy();
-    throw err;
   }
 }
 
