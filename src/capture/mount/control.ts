@@ -59,7 +59,9 @@ export class Controller {
   pause(holder: Holder, timeoutMs: number): Promise<{ seq: number; deadline: string }> {
     return this.serial(async () => {
       if (this.holder !== undefined && this.holder !== holder) throw new RillError('busy', 'the capture is already paused by another client');
-      if (this.holder === undefined && !this.transient) await this.layer('P');
+      // A pause is a quiescent point: a commit there makes replay apply what it defers to commits
+      // (directories' times and modes), so the replica is identical while paused.
+      if (this.holder === undefined && !this.transient) await this.layer('P', async () => void (await this.core.emit({ type: 'commit' })));
       this.transient = false;
       this.holder = holder;
       clearTimeout(this.deadline);
