@@ -32,7 +32,8 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	fuse_reply_err(req, r < 0 ? err : 0);
 }
 
-void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* getxattr/listxattr share their reply: size 0 asks for the size, else the bytes (name NULL: list). */
+static void reply_xattr_query(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char p[64];
 	proc_path(p, sizeof p, ino_of(ino)->fd);
@@ -41,7 +42,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ssize_t n = getxattr(p, name, buf, size);
+	ssize_t n = name ? getxattr(p, name, buf, size) : listxattr(p, buf, size);
 	if (n < 0)
 		fuse_reply_err(req, errno);
 	else if (size == 0)
@@ -51,21 +52,12 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	free(buf);
 }
 
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	reply_xattr_query(req, ino, name, size);
+}
+
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char p[64];
-	proc_path(p, sizeof p, ino_of(ino)->fd);
-	char *buf = size ? malloc(size) : NULL;
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	ssize_t n = listxattr(p, buf, size);
-	if (n < 0)
-		fuse_reply_err(req, errno);
-	else if (size == 0)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
+	reply_xattr_query(req, ino, NULL, size);
 }

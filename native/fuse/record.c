@@ -132,19 +132,10 @@ static void lost(int err)
 
 int rec_path(int op, struct inode *in, uint64_t a, uint64_t b, const void *payload, size_t plen)
 {
-	char path[PATH_BUF];
-	int r = path_or_gone(in, path, sizeof path);
-	if (r == 1)
-		return 0;
-	if (r < 0) {
-		lost(r);
-		return 0;
-	}
-	struct rec_str s = { path, strlen(path) };
-	return rec_emit(op, S_ISDIR(in->type) ? REC_F_DIR : 0, a, b, &s, 1, payload, plen);
+	return rec_path_name(op, in, NULL, a, b, payload, plen);
 }
 
-/* A record naming a string after the path (xattr name), e.g. SETXATTR. */
+/* A record naming a string after the path (xattr name, e.g. SETXATTR), or none (name NULL). */
 int rec_path_name(int op, struct inode *in, const char *name, uint64_t a, uint64_t b, const void *payload, size_t plen)
 {
 	char path[PATH_BUF];
@@ -155,8 +146,8 @@ int rec_path_name(int op, struct inode *in, const char *name, uint64_t a, uint64
 		lost(r);
 		return 0;
 	}
-	struct rec_str s[2] = { { path, strlen(path) }, { name, strlen(name) } };
-	return rec_emit(op, S_ISDIR(in->type) ? REC_F_DIR : 0, a, b, s, 2, payload, plen);
+	struct rec_str s[2] = { { path, strlen(path) }, { name ? name : "", name ? strlen(name) : 0 } };
+	return rec_emit(op, S_ISDIR(in->type) ? REC_F_DIR : 0, a, b, s, name ? 2 : 1, payload, plen);
 }
 
 /* After a creation: the owner it got (the caller's, or the setgid directory's group). */

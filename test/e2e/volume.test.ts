@@ -15,23 +15,10 @@ import { volumeCapture } from '../../src/capture/volume.js';
 import { encodeTo } from '../../src/cli-encode.js';
 import { newHeader } from '../../src/stream/encode.js';
 import { writeEvents } from '../../src/capture/emit.js';
+import { prng } from '../helpers/prng.js';
 
 const BS = 4096;
 
-/** A seeded pseudo-random byte source (tests repeat exactly). */
-function prng(seed: number): (n: number) => Buffer {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      b[i] = x & 0xff;
-    }
-    return b;
-  };
-}
 
 function withFd<T>(path: string, flags: string, f: (fd: number) => T): T {
   const fd = openSync(path, flags);

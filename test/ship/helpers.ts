@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTree, type EntrySpec } from '../helpers/tree.js';
+import { prng } from '../helpers/prng.js';
 import { rill, RILL } from '../helpers/cli.js';
 
 /** A tree of about `mib` MiB in files of mixed sizes, compressible text and incompressible bytes. */
@@ -20,15 +21,7 @@ export function makeSource(root: string, mib = 4): void {
 }
 
 function randomBytes(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
+  return prng((seed * 2654435761) >>> 0)(n);
 }
 
 /** The seqs of every event in these stream files, in order (rill dump). */
