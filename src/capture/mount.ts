@@ -2,7 +2,8 @@
 // rill stream (stdout or --journal DIR), a control socket, and a clean stop on SIGINT/SIGTERM.
 // If this process dies, the layer sees its record pipe break and unmounts at once (applications
 // get ENOTCONN, never an unrecorded change); a later `rill capture --scan --state` resync repairs
-// the replica, and the next --mount cleans the stale mount up.
+// the replica, and the next --mount cleans the stale mount up. A journal that cannot take a record
+// (disk full) ends it the same way at once: the layer is killed and the mount detached (exit 5).
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { RillError } from '../errors.js';
@@ -135,6 +136,8 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
 
   const layer = new NativeLayer(exe, root, o.at === undefined ? undefined : mountpoint);
   let stoppedBy: MountCaptureResult['stoppedBy'] = 'unmounted';
+  /** The journal could not take a record (disk full, I/O error): the layer is killed at once, so applications get errors, not unrecorded changes. */
+  let journalFailure: RillError | undefined;
   const onSignal = (sig: NodeJS.Signals) => () => {
     if (stoppedBy !== 'unmounted') return;
     stoppedBy = sig;
@@ -251,7 +254,24 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
   };
 
   try {
-    await withSink({ journal: o.journal, journalMax: o.journalMax, log: o.log, onFull: (full) => o.log(full ? `the journal holds more than --journal-max: writers wait until rill ship trims it` : 'the journal has room again: writers go on'), stopping: () => stoppedBy !== 'unmounted' }, header, async (p) => {
+    const sinkOptions = {
+      journal: o.journal,
+      journalMax: o.journalMax,
+      log: o.log,
+      onFull: (full: boolean) => o.log(full ? `the journal holds more than --journal-max: writers wait until rill ship trims it` : 'the journal has room again: writers go on'),
+      stopping: () => stoppedBy !== 'unmounted',
+      onJournalFailure: (err: RillError) => {
+        if (journalFailure !== undefined) return;
+        journalFailure = err;
+        // not a clean stop (that would let in-flight changes succeed into a journal that cannot take them)
+        layer.kill();
+      },
+      journalFailureHint:
+        `the FUSE layer was stopped and ${mountpoint} unmounted: applications with files open on it now get errors (ENOTCONN); ` +
+        `the journal keeps the records written before the failure (its stream is not marked complete), and changes still in flight to it reached ROOT unrecorded. ` +
+        `Make room on the journal's file system (or choose another --journal), resync the replica (rill capture --scan ROOT | rill replay --force REPLICA), then start --mount again`,
+    };
+    await withSink(sinkOptions, header, async (p) => {
       put = p;
       let ready = false;
       for await (const batch of layer.batches()) {
@@ -268,6 +288,7 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
         await flush();
       }
       const exit = await layer.exited;
+      if (journalFailure !== undefined) throw journalFailure;
       if (!ready) throw new RillError('io', `the FUSE layer could not serve ${root} on ${mountpoint} (it exited with ${exit.code}; its message is above)`);
       if (exit.code !== 0) {
         // a change it made on ROOT may have died with it before its record: never end this stream as good
@@ -285,7 +306,7 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
     const exit = await layer.exited;
     // the layer unmounts itself; a mount still there (it was killed) is detached here
     if (fuseMountAt(mountpoint)?.fstype === 'fuse.rill') detach(mountpoint);
-    if (exit.code !== 0 && exit.code !== null && stoppedBy === 'unmounted') o.log(`the FUSE layer exited with code ${exit.code}`);
+    if (exit.code !== 0 && exit.code !== null && stoppedBy === 'unmounted' && journalFailure === undefined) o.log(`the FUSE layer exited with code ${exit.code}`);
   }
   return { stoppedBy, lastSeq: seq.last };
 }

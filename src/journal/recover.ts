@@ -60,7 +60,7 @@ export async function recoverTail(dir: string, seg: Segment, onWarning: (message
   const cut = scan.size - scan.good;
   onWarning(
     cut > 0
-      ? `journal segment ${seg.name} ended in a torn frame (its writer was killed while writing): cut ${cut} bytes at byte ${scan.good} (${scan.torn}) and closed its stream with end{more} after ${events}`
+      ? `journal segment ${seg.name} ended in a torn frame (its writer was killed, or a write failed, while writing it): cut ${cut} bytes at byte ${scan.good} (${scan.torn}) and closed its stream with end{more} after ${events}`
       : `journal segment ${seg.name} had no end record (its writer stopped without ending its stream): closed it with end{more} after ${events}`,
   );
   return { header: scan.header, end, lastSeq: scan.lastSeq, size };

@@ -27,6 +27,12 @@ export interface JournalWriterOptions {
   onWritten?: () => void;
   /** What recovery cut or closed, for people (default: stderr). */
   onWarning?: (m: string) => void;
+  /**
+   * Called once when a write or fsync fails (ENOSPC, EIO), also when that happened off the caller's
+   * call (a frame written when the event loop turned, an fsync): the writer is then unusable, every
+   * later call throws the same error, and close() cuts the torn frame and ends the stream with end{more}.
+   */
+  onFailure?: (err: unknown) => void;
 }
 
 /** The stream being written. */
@@ -106,6 +112,11 @@ export class JournalWriter {
     }
   }
 
+  /** The error a write or fsync failed with (the writer is then unusable), undefined while it works. */
+  get failed(): unknown {
+    return this.failure;
+  }
+
   /** Last event durably held: from the segments on open, then updated by every fsync (sync(), commits, rotation). undefined = empty journal. */
   get durable(): Position | undefined {
     return this.durablePos;
@@ -174,7 +185,11 @@ export class JournalWriter {
     } else if (this.idle === undefined) {
       this.idle = setImmediate(() => {
         this.idle = undefined;
-        if (!this.closed && this.failure === undefined) this.flushNow();
+        try {
+          if (!this.closed && this.failure === undefined) this.flushNow();
+        } catch {
+          // kept in this.failure and told to onFailure: the next call throws it (never an uncaught exception)
+        }
       });
     }
   }
@@ -210,6 +225,7 @@ export class JournalWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.idle !== undefined) clearImmediate(this.idle);
+    const failed = this.failure !== undefined ? this.out?.segment : undefined;
     try {
       if (this.out !== undefined && this.failure === undefined) {
         this.flushNow();
@@ -220,7 +236,15 @@ export class JournalWriter {
       if (this.out !== undefined) this.closing.push(this.out.close());
       this.out = undefined;
       await Promise.allSettled(this.closing);
-      this.lock.release();
+      const warn = this.options.onWarning ?? ((m: string) => process.stderr.write(`rill: warning: ${m}\n`));
+      try {
+        // a failed write may have left half a frame: make the segment a readable stream now (as the next open would)
+        if (failed !== undefined) await recoverTail(this.dir, failed, warn);
+      } catch (err) {
+        warn(`${(err as Error).message}: the next writer to open the journal recovers it`);
+      } finally {
+        this.lock.release();
+      }
     }
   }
 
@@ -231,7 +255,11 @@ export class JournalWriter {
 
   /** A write or fsync failed: the segment may hold a partial frame, so the writer stops here. */
   private fail(err: unknown): unknown {
-    this.failure ??= err;
+    if (this.failure === undefined) {
+      this.failure = err;
+      // told after the current call unwinds, so a caller that got the throw is not re-entered
+      queueMicrotask(() => this.options.onFailure?.(err));
+    }
     return err;
   }
 

@@ -12,6 +12,7 @@ import { drained } from '../emit.js';
 import type { Event } from '../../stream/events.js';
 import type { HeaderInit } from '../../stream/encode.js';
 import { JournalWriter } from '../../journal/writer.js';
+import { RillError } from '../../errors.js';
 import { listSegments } from '../../journal/names.js';
 
 /** Takes events in order (a batch goes through the encoder's machinery once); returns a promise when the caller must wait before the next. */
@@ -28,6 +29,13 @@ export interface SinkOptions {
   onFull?: (full: boolean) => void;
   /** True once the capture is stopping: the journal then takes what is left, over --journal-max. */
   stopping?: () => boolean;
+  /**
+   * Called once when the journal cannot take more records (ENOSPC, EIO), also when that is found off
+   * a put (a frame written when the event loop turned, an fsync): stop taking changes at once.
+   */
+  onJournalFailure?: (err: RillError) => void;
+  /** What a journal failure means for the user and what to do, added to its message. */
+  journalFailureHint?: string;
 }
 
 /** Runs `body` with a put function into the chosen output, then ends the stream (an end record). */
@@ -44,7 +52,12 @@ export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: P
   }
   // segments small enough that trimming behind acks can bring the journal back under --journal-max
   const segmentBytes = o.journalMax === undefined ? undefined : Math.max(256 * 1024, Math.floor(o.journalMax / 4));
-  const w = await JournalWriter.open(o.journal, { segmentBytes, onWarning: (m) => o.log(`warning: ${m}`) });
+  const dir = o.journal;
+  const failed = (err: unknown): RillError => {
+    const inner = err instanceof RillError ? err.message : ((err as Error | undefined)?.message ?? String(err));
+    return new RillError('io', `the journal ${dir} cannot take more records: ${inner}`, { path: dir, cause: err instanceof RillError ? (err.cause ?? err) : err, hint: o.journalFailureHint });
+  };
+  const w = await JournalWriter.open(dir, { segmentBytes, onWarning: (m) => o.log(`warning: ${m}`), onFailure: (err) => o.onJournalFailure?.(failed(err)) });
   try {
     w.beginStream({ type: 'header', magic: 'rill', version: 1, ...header });
     const gauge = o.journalMax === undefined ? undefined : new JournalGauge(o.journal, o.journalMax, o.onFull, o.stopping);
@@ -58,6 +71,9 @@ export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: P
     });
     w.endStream();
     await w.sync();
+  } catch (err) {
+    // the journal's failure is the cause of whatever the body then ran into
+    throw w.failed !== undefined ? failed(w.failed) : err;
   } finally {
     await w.close();
   }
