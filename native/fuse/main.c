@@ -73,8 +73,8 @@ static void shutdown_now(int code)
 	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&once);
 	pause_mutations();
-	fuse_session_unmount(fs.se);
-	umount2(fs.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+	/* not fuse_session_unmount: when our mount is already gone it may detach what lies below */
+	detach_our_mount();
 	close(fs.rec_fd);
 	_exit(code);
 }
@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 	fs.mountpoint = argc == 3 ? argv[2] : argv[1];
 	fs.rec_fd = 3;
 	fs.timeout = 1.0;
+	fs.mount_id = -1;
 	if (fcntl(fs.rec_fd, F_GETFD) < 0) {
 		fprintf(stderr, "rill-fuse: fd 3 (the record pipe) is not open: run me through rill capture --mount\n");
 		return 2;
@@ -174,9 +175,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rill-fuse: cannot mount on %s (is /dev/fuse there, and are you root or is fusermount3 installed?)\n", fs.mountpoint);
 		return 5;
 	}
+	note_our_mount();
 	if (io_init(fs.se) != 0) {
 		fprintf(stderr, "rill-fuse: cannot set up the FUSE device's I/O\n");
-		fuse_session_unmount(fs.se);
+		detach_our_mount();
 		return 5;
 	}
 	pthread_t t;

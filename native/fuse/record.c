@@ -30,7 +30,7 @@ void rec_fatal(const char *why, int err)
 {
 	fprintf(stderr, "rill-fuse: %s: %s; unmounting %s so applications see errors instead of unrecorded changes\n",
 		why, strerror(err), fs.mountpoint);
-	umount2(fs.mountpoint, MNT_DETACH);
+	detach_our_mount();
 	_exit(3);
 }
 

@@ -116,6 +116,7 @@ struct rillfs {
 	int rec_fd;            /* record pipe */
 	double timeout;        /* entry/attr cache seconds */
 	struct fuse_session *se;
+	int mount_id;          /* our mount in /proc/self/mountinfo (-1: unknown) */
 };
 
 extern struct rillfs fs;
@@ -201,6 +202,11 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 int io_init(struct fuse_session *se);
 int io_kill_suidgid(void);
 void kill_suidgid(struct inode *in, int fd);
+
+/* mountinfo.c: detach our mount, never the file system below it */
+int mount_id_at(const char *path);
+void note_our_mount(void);
+int detach_our_mount(void);   /* 1 detached, 0 not ours (already gone), -1 failed */
 
 /* creds.c: act with the caller's fsuid/fsgid for creations (so owners and setgid dirs are right) */
 struct creds { uid_t uid; gid_t gid; };
