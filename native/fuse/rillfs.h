@@ -115,6 +115,8 @@ struct rillfs {
 	const char *mountpoint;
 	int rec_fd;            /* record pipe */
 	double timeout;        /* entry/attr cache seconds */
+	long writeback_ms;     /* --writeback: flush interval (0: no page cache, every write a round trip) */
+	unsigned long long dirty_max; /* --writeback: the mount's dirty-page limit in bytes (0: kernel default) */
 	struct fuse_session *se;
 	int mount_id;          /* our mount in /proc/self/mountinfo (-1: unknown) */
 };
@@ -207,6 +209,13 @@ void kill_suidgid(struct inode *in, int fd);
 int mount_id_at(const char *path);
 void note_our_mount(void);
 int detach_our_mount(void);   /* 1 detached, 0 not ours (already gone), -1 failed */
+
+/* writeback.c: the page cache on the mount (--writeback) */
+void wb_opened(int flags);
+void wb_released(int flags);
+int wb_flush(void);
+void wb_drain(void);
+void *wb_thread(void *arg);
 
 /* creds.c: act with the caller's fsuid/fsgid for creations (so owners and setgid dirs are right) */
 struct creds { uid_t uid; gid_t gid; };

@@ -38,6 +38,8 @@ export interface MountCaptureOptions {
   log: (line: string) => void;
   /** Emit the tree as it is first (writers wait meanwhile), then the changes. */
   scanFirst?: boolean;
+  /** The page cache on the mount: writes recorded as the kernel writes them back, flushed every `everyMs` (native/fuse/writeback.c). */
+  writeback?: { everyMs: number; dirtyMax: number };
   /** Called once the layer serves the mount. */
   onReady?: (mountpoint: string) => void;
 }
@@ -133,7 +135,8 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
   /** The backing tree below the mount (the layer's root descriptor): scans read it, not the mount, whose directories a held writer may keep locked in the kernel. */
   let backing = root;
 
-  const layer = new NativeLayer(exe, root, o.at === undefined ? undefined : mountpoint);
+  const wb = o.writeback === undefined ? [] : ['--writeback', String(o.writeback.everyMs), '--dirty-max', String(o.writeback.dirtyMax)];
+  const layer = new NativeLayer(exe, root, o.at === undefined ? undefined : mountpoint, wb);
   let stoppedBy: MountCaptureResult['stoppedBy'] = 'unmounted';
   const onSignal = (sig: NodeJS.Signals) => () => {
     if (stoppedBy !== 'unmounted') return;

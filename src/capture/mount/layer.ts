@@ -19,8 +19,8 @@ export class NativeLayer {
   private nextToken = 1;
   readonly exited: Promise<LayerExit>;
 
-  constructor(exe: string, root: string, mountpoint: string | undefined) {
-    const args = mountpoint === undefined ? [root] : [root, mountpoint];
+  constructor(exe: string, root: string, mountpoint: string | undefined, options: string[] = []) {
+    const args = [...options, ...(mountpoint === undefined ? [root] : [root, mountpoint])];
     this.child = spawn(exe, args, { stdio: ['pipe', 'ignore', 'inherit', 'pipe'] });
     this.records = this.child.stdio[3] as Readable;
     this.commands = this.child.stdin!;
