@@ -162,6 +162,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: rill-fuse [--writeback MS [--dirty-max BYTES]] ROOT [MOUNTPOINT]  (records on fd 3, commands on fd 0; started by rill capture --mount)\n");
 		return 2;
 	}
+#ifdef RILL_BENCH_NO_WRITE_RECORDS
+	fprintf(stderr, "rill-fuse-bare: a benchmark build that records no write data: never capture with it\n");
+#endif
 	fs.mountpoint = argc == 3 ? argv[2] : argv[1];
 	fs.rec_fd = 3;
 	fs.timeout = 1.0;

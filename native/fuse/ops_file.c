@@ -145,7 +145,9 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, of
 	ssize_t n = pwrite((int)fi->fh, data, (size_t)got, off);
 	int err = errno;
 	if (n > 0) {
+#ifndef RILL_BENCH_NO_WRITE_RECORDS
 		rec_path(REC_WRITE, in, (uint64_t)off, 0, data, (size_t)n);
+#endif
 		kill_suidgid(in, (int)fi->fh);
 		mark_dirty(in);
 	}
