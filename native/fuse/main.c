@@ -113,6 +113,8 @@ void *command_thread(void *arg)
 		} else if (cmd == 'F') {
 			flush_times();
 			mark(token, 2);
+		} else if (cmd == 'A') {
+			rec_acked(token);
 		}
 	}
 	/* Node closed our stdin: it is stopping (or gone) */
@@ -135,10 +137,17 @@ static int fail(int code, const char *what, const char *path)
 	return code;
 }
 
-/* Options before ROOT: --writeback MS (page cache, flushed every MS), --dirty-max BYTES. */
+/* Options before ROOT: --writeback MS (page cache, flushed every MS), --dirty-max BYTES, --fsync-acks. */
 static int options(int *argc, char ***argv)
 {
 	while (*argc >= 3 && strncmp((*argv)[1], "--", 2) == 0) {
+		if (strcmp((*argv)[1], "--fsync-acks") == 0) {
+			fs.fsync_acks = 1;
+			(*argv)[1] = (*argv)[0];
+			*argv += 1;
+			*argc -= 1;
+			continue;
+		}
 		char *end;
 		unsigned long long v = strtoull((*argv)[2], &end, 10);
 		if (*end != 0)
@@ -159,7 +168,7 @@ static int options(int *argc, char ***argv)
 int main(int argc, char **argv)
 {
 	if (options(&argc, &argv) < 0 || argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: rill-fuse [--writeback MS [--dirty-max BYTES]] ROOT [MOUNTPOINT]  (records on fd 3, commands on fd 0; started by rill capture --mount)\n");
+		fprintf(stderr, "usage: rill-fuse [--writeback MS [--dirty-max BYTES]] [--fsync-acks] ROOT [MOUNTPOINT]  (records on fd 3, commands on fd 0; started by rill capture --mount)\n");
 		return 2;
 	}
 #ifdef RILL_BENCH_NO_WRITE_RECORDS

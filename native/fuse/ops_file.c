@@ -183,7 +183,7 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 	int r = datasync ? fdatasync(fd) : fsync(fd);
 	int err = errno;
 	if (r == 0)
-		rec_emit(REC_COMMIT, 0, 0, 0, NULL, 0, NULL, 0);
+		rec_commit();
 	fuse_reply_err(req, r < 0 ? err : 0);
 }
 

@@ -136,6 +136,8 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
   let backing = root;
 
   const wb = o.writeback === undefined ? [] : ['--writeback', String(o.writeback.everyMs), '--dirty-max', String(o.writeback.dirtyMax)];
+  // with a journal, an fsync through the mount returns once the journal holds it durably
+  if (o.journal !== undefined) wb.push('--fsync-acks');
   const layer = new NativeLayer(exe, root, o.at === undefined ? undefined : mountpoint, wb);
   let stoppedBy: MountCaptureResult['stoppedBy'] = 'unmounted';
   const onSignal = (sig: NodeJS.Signals) => () => {
@@ -254,10 +256,11 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
   };
 
   try {
-    await withSink({ journal: o.journal, journalMax: o.journalMax, log: o.log, onFull: (full) => o.log(full ? `the journal holds more than --journal-max: writers wait until rill ship trims it` : 'the journal has room again: writers go on'), stopping: () => stoppedBy !== 'unmounted' }, header, async (p) => {
+    await withSink({ journal: o.journal, journalMax: o.journalMax, log: o.log, onFull: (full) => o.log(full ? `the journal holds more than --journal-max: writers wait until rill ship trims it` : 'the journal has room again: writers go on'), stopping: () => stoppedBy !== 'unmounted' }, header, async (p, synced) => {
       put = p;
       let ready = false;
       for await (const batch of layer.batches()) {
+        let commit = 0n;
         for (const r of batch) {
           if (r.op === REC.mark || r.op === REC.ready) {
             // control records act on the order so far: what came before them goes out first
@@ -266,9 +269,15 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
             await handle(r);
           } else {
             stageRecord(r);
+            if (r.op === REC.commit && r.a > commit) commit = r.a;
           }
         }
         await flush();
+        // the fsyncs behind these commits return once the journal holds them (one fsync for the batch)
+        if (o.journal !== undefined && commit > 0n) {
+          const token = commit;
+          synced().then(() => layer.ack(token), () => undefined); // a failed fsync ends the capture, and the layer's fsyncs fail with it
+        }
       }
       const exit = await layer.exited;
       if (!ready) throw new RillError('io', `the FUSE layer could not serve ${root} on ${mountpoint} (it exited with ${exit.code}; its message is above)`);

@@ -53,6 +53,11 @@ export class NativeLayer {
     return token;
   }
 
+  /** Every COMMIT record up to this token is durable downstream: the fsyncs waiting for them return (--fsync-acks). */
+  ack(token: bigint): void {
+    this.commands.write(`A ${token}\n`);
+  }
+
   /** Asks the layer to stop: it drains in-flight mutations, flushes times, unmounts and exits. */
   stop(): void {
     this.commands.end();
