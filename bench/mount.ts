@@ -4,14 +4,17 @@
 //     the output's cost):
 //     sequential 1 MiB writes and random 4 KiB writes (psync, 2 jobs, end_fsync; --quick: 256 MiB and
 //     64 MiB, long enough that start-up does not dominate the random run). Targets: >= 70%
-//     and >= 40% of direct throughput.
+//     and >= 40% of direct throughput. Each both ways: exact (every write() a round trip through
+//     the layer) and --writeback (the page cache on the mount); and two ceilings without Node:
+//     the layer alone with its records read by cat, and a build recording no write data (what
+//     FUSE itself costs on this machine).
 // (2) stream bytes / written bytes, from the stream files of (1). Target <= 1.05.
 // (3) end-to-end lag: `rill capture --mount ROOT | rill replay REPLICA`, a writer writing 4 KiB
 //     at 200 writes/s; lag = from write() returning to the replica file holding that block
-//     (seen through inotify on the replica file). p50/p99; target p99 < 50 ms.
+//     (seen through inotify on the replica file). p50/p99; target p99 < 50 ms. Exact and --writeback.
 // Run: node --import tsx bench/mount.ts [--quick] [--dir DIR]   (root, /dev/fuse, fio; results on stdout and in bench/out/mount.json)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, rmSync, statSync, watch, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -26,9 +29,9 @@ interface Capture {
   stop: () => Promise<void>;
 }
 
-async function startCapture(root: string, out: string, replica?: string): Promise<Capture> {
+async function startCapture(root: string, out: string, replica?: string, extra: string[] = []): Promise<Capture> {
   const fd = replica === undefined ? openSync(out, 'w') : undefined;
-  const child = spawn(rill, ['capture', '--mount', root], { stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+  const child = spawn(rill, ['capture', '--mount', root, ...extra], { stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
   if (fd !== undefined) closeSync(fd);
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -49,6 +52,30 @@ async function startCapture(root: string, out: string, replica?: string): Promis
   };
 }
 
+/**
+ * The native layer alone, without Node: its records go to cat > /dev/null ('layer'), or a build
+ * that records no write data at all ('bare': what FUSE itself costs on this machine).
+ */
+async function startLayer(root: string, bare: boolean): Promise<Capture> {
+  const exe = resolve(import.meta.dirname, '../native/fuse/build', bare ? 'rill-fuse-bare' : 'rill-fuse');
+  const child = spawn('sh', ['-c', 'exec "$0" "$1" 3>&1 >/dev/null | cat >/dev/null', exe, root], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const deadline = Date.now() + 10000;
+  while (!readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === root && l.includes(' - fuse.rill'))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the layer did not mount: ${err}`);
+    await sleep(20);
+  }
+  return {
+    child,
+    err: () => err,
+    async stop() {
+      child.stdin!.end();
+      await new Promise((r) => (child.exitCode !== null ? r(0) : child.once('exit', r)));
+    },
+  };
+}
+
 /** fio's write bandwidth in MiB/s and bytes written. */
 function fio(dir: string, name: string, rw: string, bs: string, size: string): { mibs: number; bytes: number } {
   const r = spawnSync('fio', [`--name=${name}`, `--directory=${dir}`, `--rw=${rw}`, `--bs=${bs}`, `--size=${size}`, '--numjobs=2', '--ioengine=psync', '--end_fsync=1', '--group_reporting', '--output-format=json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -57,41 +84,48 @@ function fio(dir: string, name: string, rw: string, bs: string, size: string): {
   return { mibs: job.write.bw_bytes / 1048576, bytes: job.write.io_bytes };
 }
 
-interface Row { test: string; direct: number; mountedFile: number; mountedNull: number; ratio: number; streamRatio: number }
+/** How fio's directory is served: directly; rill capture --mount (stream to a file or /dev/null), exact or --writeback; the layer without Node; FUSE without write records. */
+const MODES = ['direct', 'file', 'null', 'wb-file', 'wb-null', 'layer', 'bare'] as const;
+type Mode = (typeof MODES)[number];
+
+interface Row { test: string; mibs: Record<Mode, number>; streamRatio: number; wbStreamRatio: number }
+
+async function serve(mode: Mode, root: string, out: string): Promise<Capture | undefined> {
+  if (mode === 'direct') return undefined;
+  if (mode === 'layer' || mode === 'bare') return startLayer(root, mode === 'bare');
+  return startCapture(root, mode.endsWith('null') ? '/dev/null' : out, undefined, mode.startsWith('wb') ? ['--writeback'] : []);
+}
 
 async function overhead(name: string, rw: string, bs: string, size: string): Promise<Row> {
-  const direct: number[] = [];
-  const toFile: number[] = [];
-  const toNull: number[] = [];
+  const runs = Object.fromEntries(MODES.map((m) => [m, [] as number[]])) as Record<Mode, number[]>;
   let streamRatio = 0;
+  let wbStreamRatio = 0;
   for (let run = 0; run < (quick ? 1 : 3); run++) {
-    for (const mode of ['direct', 'file', 'null'] as const) {
+    for (const mode of MODES) {
       const root = join(base, 'root');
       rmSync(root, { recursive: true, force: true });
       mkdirSync(root, { recursive: true });
       spawnSync('sync');
-      const out = mode === 'null' ? '/dev/null' : join(base, 'stream.rill');
-      const cap = mode === 'direct' ? undefined : await startCapture(root, out);
+      const out = join(base, 'stream.rill');
+      const cap = await serve(mode, root, out);
       const r = fio(root, name, rw, bs, size);
       await cap?.stop();
-      if (mode === 'direct') direct.push(r.mibs);
-      else if (mode === 'file') {
-        toFile.push(r.mibs);
-        streamRatio = statSync(out).size / r.bytes;
-      } else toNull.push(r.mibs);
+      runs[mode].push(r.mibs);
+      if (mode === 'file') streamRatio = statSync(out).size / r.bytes;
+      if (mode === 'wb-file') wbStreamRatio = statSync(out).size / r.bytes;
     }
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { test: name, direct: med(direct), mountedFile: med(toFile), mountedNull: med(toNull), ratio: med(toFile) / med(direct), streamRatio };
+  return { test: name, mibs: Object.fromEntries(MODES.map((m) => [m, med(runs[m])])) as Record<Mode, number>, streamRatio, wbStreamRatio };
 }
 
 /** Lag from write() returning to the block being in the replica file. */
-async function lag(): Promise<{ p50: number; p99: number; max: number; n: number }> {
+async function lag(extra: string[] = []): Promise<{ p50: number; p99: number; max: number; n: number }> {
   const root = join(base, 'lag-root');
   const rep = join(base, 'lag-rep');
   for (const d of [root, rep]) rmSync(d, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
-  const cap = await startCapture(root, '', rep);
+  const cap = await startCapture(root, '', rep, extra);
   const N = quick ? 300 : 2000;
   const written: number[] = [];
   const arrived: number[] = [];
@@ -131,14 +165,22 @@ async function lag(): Promise<{ p50: number; p99: number; max: number; n: number
 
 async function main(): Promise<void> {
   mkdirSync(base, { recursive: true });
+  const made = spawnSync('make', ['-s', '-C', resolve(import.meta.dirname, '../native/fuse'), 'build/rill-fuse-bare'], { stdio: 'inherit' });
+  if (made.status !== 0) throw new Error('cannot build native/fuse/build/rill-fuse-bare (libfuse3-dev)');
   const rows = [await overhead('seq 1 MiB', 'write', '1m', quick ? '256m' : '512m'), await overhead('random 4 KiB', 'randwrite', '4k', quick ? '64m' : '128m')];
-  console.log('| fio (2 jobs, psync, end_fsync) | direct MiB/s | mounted, stream to a file | mounted, stream to /dev/null | mounted/direct | stream bytes / written |');
-  console.log('|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.test} | ${r.direct.toFixed(0)} | ${r.mountedFile.toFixed(0)} | ${r.mountedNull.toFixed(0)} | ${(r.ratio * 100).toFixed(0)}% | ${r.streamRatio.toFixed(3)} |`);
-  const l = await lag();
-  console.log(`\nend-to-end lag (write() returned -> block in the replica), ${l.n} writes of 4 KiB at ~200/s: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`);
+  const pct = (r: Row, m: Mode) => `${r.mibs[m].toFixed(0)} (${((r.mibs[m] / r.mibs.direct) * 100).toFixed(0)}%)`;
+  console.log('MiB/s (% of direct); fio 2 jobs, psync, end_fsync');
+  console.log('| fio | direct | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null | layer alone, records to cat | FUSE, no write records | stream / written | --writeback: stream / written |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.test} | ${r.mibs.direct.toFixed(0)} | ${pct(r, 'file')} | ${pct(r, 'null')} | ${pct(r, 'wb-file')} | ${pct(r, 'wb-null')} | ${pct(r, 'layer')} | ${pct(r, 'bare')} | ${r.streamRatio.toFixed(3)} | ${r.wbStreamRatio.toFixed(3)} |`);
+  }
+  const lags = { exact: await lag(), writeback: await lag(['--writeback']) };
+  for (const [mode, l] of Object.entries(lags)) {
+    console.log(`\nend-to-end lag (${mode}; write() returned -> block in the replica), ${l.n} writes of 4 KiB at ~200/s: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`);
+  }
   mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'out', 'mount.json'), JSON.stringify({ rows, lag: l, quick }, null, 2));
+  writeFileSync(join(import.meta.dirname, 'out', 'mount.json'), JSON.stringify({ rows, lags, quick }, null, 2));
   rmSync(base, { recursive: true, force: true });
 }
 

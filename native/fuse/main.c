@@ -53,8 +53,11 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
 	conn->max_write = 1024 * 1024;
-	/* every write must come to us as a write: no writeback cache */
-	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/* every write comes to us as it is made, unless --writeback asks for the page cache (writeback.c) */
+	if (fs.writeback_ms > 0 && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	/* locks are kept by the kernel for the mount: all users of ROOT go through it */
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	/* not v1 (the kernel then clears setuid/setgid with a setattr we record); io.c adds
@@ -68,13 +71,18 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 /* Stops serving: no mutation in flight, times flushed, unmounted, exit. */
+/* set once a stop began: the loop then ends because we unmounted, not because someone else did */
+static int stopping;
+
 static void shutdown_now(int code)
 {
 	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+	__atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&once);
+	wb_drain();
 	pause_mutations();
-	fuse_session_unmount(fs.se);
-	umount2(fs.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+	/* not fuse_session_unmount: when our mount is already gone it may detach what lies below */
+	detach_our_mount();
 	close(fs.rec_fd);
 	_exit(code);
 }
@@ -95,6 +103,8 @@ void *command_thread(void *arg)
 		if (sscanf(line, "%c %llu", &cmd, &token) != 2)
 			continue;
 		if (cmd == 'P') {
+			/* --writeback: what was written before the pause reaches us before the cut */
+			wb_flush();
 			pause_mutations();
 			mark(token, 1);
 		} else if (cmd == 'R') {
@@ -103,6 +113,8 @@ void *command_thread(void *arg)
 		} else if (cmd == 'F') {
 			flush_times();
 			mark(token, 2);
+		} else if (cmd == 'A') {
+			rec_acked(token);
 		}
 	}
 	/* Node closed our stdin: it is stopping (or gone) */
@@ -125,15 +137,47 @@ static int fail(int code, const char *what, const char *path)
 	return code;
 }
 
+/* Options before ROOT: --writeback MS (page cache, flushed every MS), --dirty-max BYTES, --fsync-acks. */
+static int options(int *argc, char ***argv)
+{
+	while (*argc >= 3 && strncmp((*argv)[1], "--", 2) == 0) {
+		if (strcmp((*argv)[1], "--fsync-acks") == 0) {
+			fs.fsync_acks = 1;
+			(*argv)[1] = (*argv)[0];
+			*argv += 1;
+			*argc -= 1;
+			continue;
+		}
+		char *end;
+		unsigned long long v = strtoull((*argv)[2], &end, 10);
+		if (*end != 0)
+			return -1;
+		if (strcmp((*argv)[1], "--writeback") == 0 && v > 0 && v <= 3600000)
+			fs.writeback_ms = (long)v;
+		else if (strcmp((*argv)[1], "--dirty-max") == 0)
+			fs.dirty_max = v;
+		else
+			return -1;
+		(*argv)[2] = (*argv)[0];
+		*argv += 2;
+		*argc -= 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: rill-fuse ROOT [MOUNTPOINT]  (records on fd 3, commands on fd 0; started by rill capture --mount)\n");
+	if (options(&argc, &argv) < 0 || argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: rill-fuse [--writeback MS [--dirty-max BYTES]] [--fsync-acks] ROOT [MOUNTPOINT]  (records on fd 3, commands on fd 0; started by rill capture --mount)\n");
 		return 2;
 	}
+#ifdef RILL_BENCH_NO_WRITE_RECORDS
+	fprintf(stderr, "rill-fuse-bare: a benchmark build that records no write data: never capture with it\n");
+#endif
 	fs.mountpoint = argc == 3 ? argv[2] : argv[1];
 	fs.rec_fd = 3;
 	fs.timeout = 1.0;
+	fs.mount_id = -1;
 	if (fcntl(fs.rec_fd, F_GETFD) < 0) {
 		fprintf(stderr, "rill-fuse: fd 3 (the record pipe) is not open: run me through rill capture --mount\n");
 		return 2;
@@ -174,15 +218,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rill-fuse: cannot mount on %s (is /dev/fuse there, and are you root or is fusermount3 installed?)\n", fs.mountpoint);
 		return 5;
 	}
+	note_our_mount();
 	if (io_init(fs.se) != 0) {
 		fprintf(stderr, "rill-fuse: cannot set up the FUSE device's I/O\n");
-		fuse_session_unmount(fs.se);
+		detach_our_mount();
 		return 5;
 	}
 	pthread_t t;
 	pthread_create(&t, NULL, signal_thread, &set);
 	pthread_create(&t, NULL, command_thread, NULL);
 	pthread_create(&t, NULL, flusher_thread, NULL);
+	if (fs.writeback_ms > 0)
+		pthread_create(&t, NULL, wb_thread, NULL);
 	struct rec_str s = { fs.mountpoint, strlen(fs.mountpoint) };
 	rec_emit(REC_READY, 0, (uint64_t)getpid(), (uint64_t)fs.root_fd, &s, 1, NULL, 0);
 
@@ -192,6 +239,8 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	int r = fuse_session_loop_mt(fs.se, cfg);
 	fuse_loop_cfg_destroy(cfg);
+	if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+		shutdown_now(0); /* waits for the stop under way, which exits */
 	/* unmounted from outside (umount, fusermount3 -u): the stream ends here */
 	fprintf(stderr, "rill-fuse: %s was unmounted; capture ends\n", fs.mountpoint);
 	shutdown_now(r < 0 ? 5 : 0);

@@ -129,6 +129,6 @@ void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_
 	int r = datasync ? fdatasync(fd) : fsync(fd);
 	int err = errno;
 	if (r == 0)
-		rec_emit(REC_COMMIT, 0, 0, 0, NULL, 0, NULL, 0);
+		rec_commit();
 	fuse_reply_err(req, r < 0 ? err : 0);
 }

@@ -30,7 +30,7 @@ void rec_fatal(const char *why, int err)
 {
 	fprintf(stderr, "rill-fuse: %s: %s; unmounting %s so applications see errors instead of unrecorded changes\n",
 		why, strerror(err), fs.mountpoint);
-	umount2(fs.mountpoint, MNT_DETACH);
+	detach_our_mount();
 	_exit(3);
 }
 
@@ -163,4 +163,31 @@ void emit_owner(struct inode *parent, const char *name, const struct stat *st)
 void proc_path(char *buf, size_t size, int fd)
 {
 	snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+static pthread_mutex_t ack_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ack_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t commits; /* tokens handed out */
+static uint64_t acked;   /* highest token Node acknowledged */
+
+void rec_commit(void)
+{
+	uint64_t token = __atomic_add_fetch(&commits, 1, __ATOMIC_SEQ_CST);
+	rec_emit(REC_COMMIT, 0, token, 0, NULL, 0, NULL, 0);
+	if (!fs.fsync_acks)
+		return;
+	/* if Node dies meanwhile, fd 0 ends and the layer exits: the application's fsync fails */
+	pthread_mutex_lock(&ack_lock);
+	while (acked < token)
+		pthread_cond_wait(&ack_cv, &ack_lock);
+	pthread_mutex_unlock(&ack_lock);
+}
+
+void rec_acked(uint64_t token)
+{
+	pthread_mutex_lock(&ack_lock);
+	if (token > acked)
+		acked = token;
+	pthread_cond_broadcast(&ack_cv);
+	pthread_mutex_unlock(&ack_lock);
 }

@@ -47,7 +47,8 @@
  *   UTIMES       path             atime ns mtime ns (signed)
  *   SETXATTR     path, name       -        -        value
  *   REMOVEXATTR  path, name
- *   COMMIT       -                                           (an fsync/fdatasync/fsyncdir returned)
+ *   COMMIT       -                token                      (an fsync/fdatasync/fsyncdir succeeded below;
+ *                                                             with --fsync-acks its reply waits for "A TOKEN")
  *   MARK         -                token    state             (reply to a command on fd 0, see below)
  *   READY        path (mountpoint) pid     root fd           (mounted and serving; /proc/PID/fd/FD is
  *                                                             the backing tree, below the mount)
@@ -58,6 +59,7 @@
  *   "P TOKEN\n"  pause: new mutations wait, in-flight ones finish; times are flushed; then MARK(TOKEN, 1)
  *   "R TOKEN\n"  resume: MARK(TOKEN, 0) then mutations go on
  *   "F TOKEN\n"  flush pending times (utimes records), then MARK(TOKEN, 2)
+ *   "A TOKEN\n"  every COMMIT up to TOKEN is durable downstream (--fsync-acks): their fsyncs return
  *   EOF on fd 0  Node is gone: unmount (lazily) and exit.
  * If the record pipe breaks (Node died), the layer unmounts (lazily) and exits at once: the kernel
  * aborts the connection and applications see ENOTCONN, never a silently unrecorded change.
@@ -115,7 +117,11 @@ struct rillfs {
 	const char *mountpoint;
 	int rec_fd;            /* record pipe */
 	double timeout;        /* entry/attr cache seconds */
+	long writeback_ms;     /* --writeback: flush interval (0: no page cache, every write a round trip) */
+	unsigned long long dirty_max; /* --writeback: the mount's dirty-page limit in bytes (0: kernel default) */
 	struct fuse_session *se;
+	int mount_id;          /* our mount in /proc/self/mountinfo (-1: unknown) */
+	int fsync_acks;        /* --fsync-acks: an fsync returns once Node says its COMMIT is durable */
 };
 
 extern struct rillfs fs;
@@ -160,6 +166,10 @@ int rec_emit(int op, uint16_t flags, uint64_t a, uint64_t b, const struct rec_st
 int rec_path(int op, struct inode *in, uint64_t a, uint64_t b, const void *payload, size_t plen);
 int rec_path_name(int op, struct inode *in, const char *name, uint64_t a, uint64_t b, const void *payload, size_t plen);
 void rec_fatal(const char *why, int err);
+/* After an fsync succeeded below: its COMMIT (a = a token), and with --fsync-acks the wait for
+ * Node's "A TOKEN" (the journal holds it durably), so the application's fsync means the journal too. */
+void rec_commit(void);
+void rec_acked(uint64_t token);
 void emit_owner(struct inode *parent, const char *name, const struct stat *st);
 
 /* ops_*.c */
@@ -201,6 +211,18 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 int io_init(struct fuse_session *se);
 int io_kill_suidgid(void);
 void kill_suidgid(struct inode *in, int fd);
+
+/* mountinfo.c: detach our mount, never the file system below it */
+int mount_id_at(const char *path);
+void note_our_mount(void);
+int detach_our_mount(void);   /* 1 detached, 0 not ours (already gone), -1 failed */
+
+/* writeback.c: the page cache on the mount (--writeback) */
+void wb_opened(int flags);
+void wb_released(int flags);
+int wb_flush(void);
+void wb_drain(void);
+void *wb_thread(void *arg);
 
 /* creds.c: act with the caller's fsuid/fsgid for creations (so owners and setgid dirs are right) */
 struct creds { uid_t uid; gid_t gid; };

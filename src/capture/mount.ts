@@ -39,6 +39,8 @@ export interface MountCaptureOptions {
   log: (line: string) => void;
   /** Emit the tree as it is first (writers wait meanwhile), then the changes. */
   scanFirst?: boolean;
+  /** The page cache on the mount: writes recorded as the kernel writes them back, flushed every `everyMs` (native/fuse/writeback.c). */
+  writeback?: { everyMs: number; dirtyMax: number };
   /** Called once the layer serves the mount. */
   onReady?: (mountpoint: string) => void;
 }
@@ -134,7 +136,10 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
   /** The backing tree below the mount (the layer's root descriptor): scans read it, not the mount, whose directories a held writer may keep locked in the kernel. */
   let backing = root;
 
-  const layer = new NativeLayer(exe, root, o.at === undefined ? undefined : mountpoint);
+  const wb = o.writeback === undefined ? [] : ['--writeback', String(o.writeback.everyMs), '--dirty-max', String(o.writeback.dirtyMax)];
+  // with a journal, an fsync through the mount returns once the journal holds it durably
+  if (o.journal !== undefined) wb.push('--fsync-acks');
+  const layer = new NativeLayer(exe, root, o.at === undefined ? undefined : mountpoint, wb);
   let stoppedBy: MountCaptureResult['stoppedBy'] = 'unmounted';
   /** The journal could not take a record (disk full, I/O error): the layer is killed at once, so applications get errors, not unrecorded changes. */
   let journalFailure: RillError | undefined;
@@ -271,10 +276,11 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
         `the journal keeps the records written before the failure (its stream is not marked complete), and changes still in flight to it reached ROOT unrecorded. ` +
         `Make room on the journal's file system (or choose another --journal), resync the replica (rill capture --scan ROOT | rill replay --force REPLICA), then start --mount again`,
     };
-    await withSink(sinkOptions, header, async (p) => {
+    await withSink(sinkOptions, header, async (p, synced) => {
       put = p;
       let ready = false;
       for await (const batch of layer.batches()) {
+        let commit = 0n;
         for (const r of batch) {
           if (r.op === REC.mark || r.op === REC.ready) {
             // control records act on the order so far: what came before them goes out first
@@ -283,9 +289,15 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
             await handle(r);
           } else {
             stageRecord(r);
+            if (r.op === REC.commit && r.a > commit) commit = r.a;
           }
         }
         await flush();
+        // the fsyncs behind these commits return once the journal holds them (one fsync for the batch)
+        if (o.journal !== undefined && commit > 0n) {
+          const token = commit;
+          synced().then(() => layer.ack(token), () => undefined); // a failed fsync ends the capture, and the layer's fsyncs fail with it
+        }
       }
       const exit = await layer.exited;
       if (journalFailure !== undefined) throw journalFailure;

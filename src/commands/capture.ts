@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { onEarlyExit, run } from '../cli-run.js';
 import { encodeTo } from '../cli-encode.js';
 import { RillError } from '../errors.js';
-import { parseSize } from '../cli-units.js';
+import { parseDuration, parseSize } from '../cli-units.js';
 import { resolve } from 'node:path';
 import type { ProblemCode, ScanProblem } from '../capture/problems.js';
 import type { CaptureSource } from '../capture/source.js';
@@ -29,6 +29,9 @@ interface CaptureArgs {
   at?: string;
   'journal-max'?: string;
   'scan-first'?: boolean;
+  writeback?: boolean;
+  'flush-every'?: string;
+  'dirty-max'?: string;
 }
 
 /** Flags of the contract whose machinery a later issue builds. */
@@ -37,7 +40,7 @@ const NOT_BUILT: [keyof CaptureArgs, string][] = [
 ];
 
 /** Flags that only a mount capture has. */
-const MOUNT_ONLY = ['journal', 'journal-max', 'control', 'at', 'scan-first'] as const;
+const MOUNT_ONLY = ['journal', 'journal-max', 'control', 'at', 'scan-first', 'writeback', 'flush-every', 'dirty-max'] as const;
 
 const MAX_CHUNK = 64 * 1024 * 1024;
 
@@ -54,6 +57,9 @@ export const captureCommand: CommandModule<object, CaptureArgs> = {
       .option('journal', { type: 'string', requiresArg: true, describe: 'with --mount: write into the journal directory DIR (outside ROOT) instead of stdout' })
       .option('journal-max', { type: 'string', requiresArg: true, describe: 'with --journal: when the journal holds more than SIZE, writers block until rill ship trims it (never dropped)' })
       .option('scan-first', { type: 'boolean', describe: 'with --mount: emit the whole tree first (writers wait during that copy), then the changes: one stream makes a replica from nothing' })
+      .option('writeback', { type: 'boolean', describe: 'with --mount: let the kernel cache writes on the mount and record them as they are written back (at most --flush-every later, and at every fsync, close and pause): small writes run at nearly the speed of the disk below; the stream carries the pages written back, not each write() call' })
+      .option('flush-every', { type: 'string', requiresArg: true, describe: 'with --writeback: write the mount\'s cache back this often (default 20ms): how far the stream trails the writes' })
+      .option('dirty-max', { type: 'string', requiresArg: true, describe: 'with --writeback: the most the mount\'s cache holds unwritten (default 256M); writers wait beyond it' })
       .option('control', { type: 'string', requiresArg: true, describe: 'with --mount: listen for bookmark/pause/status/reconfigure requests on the Unix socket SOCK (mode 0600)' })
       .option('state', { type: 'string', requiresArg: true, describe: 'emit only the changes since the run that wrote the state manifest FILE (kept outside ROOT), then update it' })
       .option('full', { type: 'boolean', describe: 'with --state: emit a full stream (rebuilding the state, even a foreign or corrupt one)' })
@@ -190,6 +196,9 @@ async function captureMount(argv: CaptureArgs): Promise<number> {
     if (argv[flag] !== undefined && argv[flag] !== false) throw new RillError('usage', `--${flag} does not apply to --mount`);
   }
   if (argv['journal-max'] !== undefined && argv.journal === undefined) throw new RillError('usage', '--journal-max needs --journal DIR');
+  for (const flag of ['flush-every', 'dirty-max'] as const) {
+    if (argv[flag] !== undefined && argv.writeback !== true) throw new RillError('usage', `--${flag} needs --writeback`);
+  }
   const rules = filterRulesFromArgv(process.argv.slice(2), argv);
   new PathFilter(rules); // refuses a bad pattern now, not at the first event
   if (argv.journal === undefined && process.stdout.isTTY) {
@@ -202,6 +211,10 @@ async function captureMount(argv: CaptureArgs): Promise<number> {
     journalMax: argv['journal-max'] === undefined ? undefined : parseSize(argv['journal-max'], '--journal-max', 1024 * 1024, Number.MAX_SAFE_INTEGER),
     control: argv.control,
     scanFirst: argv['scan-first'] === true,
+    writeback: argv.writeback !== true ? undefined : {
+      everyMs: parseDuration(argv['flush-every'] ?? '20ms', '--flush-every'),
+      dirtyMax: parseSize(argv['dirty-max'] ?? '256M', '--dirty-max', 1024 * 1024, 2 ** 40),
+    },
     rules,
     chunkSize: parseSize(argv['chunk-size'] ?? String(DEFAULT_CHUNK_SIZE), '--chunk-size', 1, MAX_CHUNK),
     node: argv.node,

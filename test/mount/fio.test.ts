@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tree.js';
-import { must, requireFuse, requireTool, startCapture, verify } from './harness.js';
+import { CACHES, must, requireFuse, requireTool, startCapture, verify } from './harness.js';
 
 /** One fio job file's options for a directory. */
 function fioArgs(dir: string, name: string, extra: string[]): string[] {
@@ -21,26 +21,28 @@ const MODES: [string, string[]][] = [
   ['mmap', ['--ioengine=mmap']],
 ];
 
-test('fio random writes (4 jobs; buffered, O_DIRECT, mmap) verify on the replica', async (t) => {
-  if (!requireFuse(t) || !requireTool(t, 'fio')) return;
-  const { dir, cleanup } = tempDir('rill-mount-fio-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
-  const run = await startCapture(root, rep);
-  try {
-    for (const [name, extra] of MODES) must('fio', fioArgs(root, name, extra));
-    const r = await run.stop();
-    assert.equal(r.capture, 143, r.stderr);
-    assert.equal(r.replay, 0, r.replayErr);
-    for (const [name, extra] of MODES) {
-      const out = must('fio', [...fioArgs(rep, name, extra.filter((x) => x !== '--direct=1')), '--verify_only']);
-      assert.match(out, /err= 0/, `fio --verify_only ${name} on the replica`);
+for (const [label, cache] of CACHES) {
+  test(`fio random writes (4 jobs; buffered, O_DIRECT, mmap) verify on the replica${label}`, async (t) => {
+    if (!requireFuse(t) || !requireTool(t, 'fio')) return;
+    const { dir, cleanup } = tempDir('rill-mount-fio-');
+    const root = join(dir, 'root');
+    const rep = join(dir, 'rep');
+    mkdirSync(root);
+    const run = await startCapture(root, rep, cache);
+    try {
+      for (const [name, extra] of MODES) must('fio', fioArgs(root, name, extra));
+      const r = await run.stop();
+      assert.equal(r.capture, 143, r.stderr);
+      assert.equal(r.replay, 0, r.replayErr);
+      for (const [name, extra] of MODES) {
+        const out = must('fio', [...fioArgs(rep, name, extra.filter((x) => x !== '--direct=1')), '--verify_only']);
+        assert.match(out, /err= 0/, `fio --verify_only ${name} on the replica`);
+      }
+      const v = verify(root, rep);
+      assert.equal(v.code, 0, v.out);
+    } finally {
+      run.cleanup();
+      cleanup();
     }
-    const v = verify(root, rep);
-    assert.equal(v.code, 0, v.out);
-  } finally {
-    run.cleanup();
-    cleanup();
-  }
-});
+  });
+}

@@ -22,6 +22,9 @@ export function requireFuse(t: { skip: (msg: string) => void }): boolean {
   return requireCapability(t, isRoot && usable('/dev/fuse', constants.R_OK | constants.W_OK) && usable(FUSE_BIN, constants.X_OK), 'root, /dev/fuse and native/fuse/build/rill-fuse (apt-get install libfuse3-dev fuse3; npm run install)');
 }
 
+/** The two ways the layer can serve writes: each write() a round trip (default), or the page cache (--writeback). */
+export const CACHES: [label: string, args: string[]][] = [['', []], [' (--writeback)', ['--writeback']]];
+
 /** True when a command is on PATH (fio, sqlite3, git); skips (fails under CI=true) otherwise. */
 export function requireTool(t: { skip: (msg: string) => void }, cmd: string, pkg = cmd): boolean {
   return requireCapability(t, spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0, `${cmd} (apt-get install ${pkg})`);

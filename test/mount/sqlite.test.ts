@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tree.js';
-import { must, requireFuse, requireTool, startCapture, verify } from './harness.js';
+import { CACHES, must, requireFuse, requireTool, startCapture, verify } from './harness.js';
 
 /** SQL of `n` transactions by writer `w`: inserts, an update and a delete in each. */
 function transactions(w: number, n: number): string {
@@ -29,37 +29,39 @@ function sqlite(db: string, sql: string): Promise<void> {
   });
 }
 
-test('sqlite3 transactions (rollback journal and WAL, two writers) give an intact replica', async (t) => {
-  if (!requireFuse(t) || !requireTool(t, 'sqlite3')) return;
-  const { dir, cleanup } = tempDir('rill-mount-sqlite-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
-  const run = await startCapture(root, rep);
-  const N = 150;
-  try {
-    for (const mode of ['delete', 'wal']) {
-      const db = join(root, `${mode}.db`);
-      must('sqlite3', [db, `PRAGMA journal_mode=${mode}; CREATE TABLE t(id INTEGER PRIMARY KEY, w INT, i INT, body BLOB); CREATE INDEX ti ON t(w, i);`]);
-      await Promise.all([sqlite(db, transactions(1, N)), sqlite(db, transactions(2, N))]);
-      // a checkpoint folds the WAL into the database file: both shapes get replicated
-      if (mode === 'wal') must('sqlite3', [db, 'PRAGMA wal_checkpoint(TRUNCATE);']);
+for (const [label, cache] of CACHES) {
+  test(`sqlite3 transactions (rollback journal and WAL, two writers) give an intact replica${label}`, async (t) => {
+    if (!requireFuse(t) || !requireTool(t, 'sqlite3')) return;
+    const { dir, cleanup } = tempDir('rill-mount-sqlite-');
+    const root = join(dir, 'root');
+    const rep = join(dir, 'rep');
+    mkdirSync(root);
+    const run = await startCapture(root, rep, cache);
+    const N = 150;
+    try {
+      for (const mode of ['delete', 'wal']) {
+        const db = join(root, `${mode}.db`);
+        must('sqlite3', [db, `PRAGMA journal_mode=${mode}; CREATE TABLE t(id INTEGER PRIMARY KEY, w INT, i INT, body BLOB); CREATE INDEX ti ON t(w, i);`]);
+        await Promise.all([sqlite(db, transactions(1, N)), sqlite(db, transactions(2, N))]);
+        // a checkpoint folds the WAL into the database file: both shapes get replicated
+        if (mode === 'wal') must('sqlite3', [db, 'PRAGMA wal_checkpoint(TRUNCATE);']);
+      }
+      const counts = ['delete', 'wal'].map((m) => must('sqlite3', [join(root, `${m}.db`), 'SELECT count(*), sum(length(body)) FROM t;']));
+      const r = await run.stop();
+      assert.equal(r.capture, 143, r.stderr);
+      assert.equal(r.replay, 0, r.replayErr);
+      // first: the checks below open the databases and repositories, which changes them
+      const v = verify(root, rep);
+      assert.equal(v.code, 0, v.out);
+      ['delete', 'wal'].forEach((m, k) => {
+        const db = join(rep, `${m}.db`);
+        assert.equal(must('sqlite3', [db, 'PRAGMA integrity_check;']).trim(), 'ok', `${m}: integrity`);
+        assert.equal(must('sqlite3', [db, 'SELECT count(*), sum(length(body)) FROM t;']), counts[k]);
+        assert.equal(must('sqlite3', [db, 'SELECT count(*) FROM t;']).trim(), String(2 * (N + N / 2)));
+      });
+    } finally {
+      run.cleanup();
+      cleanup();
     }
-    const counts = ['delete', 'wal'].map((m) => must('sqlite3', [join(root, `${m}.db`), 'SELECT count(*), sum(length(body)) FROM t;']));
-    const r = await run.stop();
-    assert.equal(r.capture, 143, r.stderr);
-    assert.equal(r.replay, 0, r.replayErr);
-    // first: the checks below open the databases and repositories, which changes them
-    const v = verify(root, rep);
-    assert.equal(v.code, 0, v.out);
-    ['delete', 'wal'].forEach((m, k) => {
-      const db = join(rep, `${m}.db`);
-      assert.equal(must('sqlite3', [db, 'PRAGMA integrity_check;']).trim(), 'ok', `${m}: integrity`);
-      assert.equal(must('sqlite3', [db, 'SELECT count(*), sum(length(body)) FROM t;']), counts[k]);
-      assert.equal(must('sqlite3', [db, 'SELECT count(*) FROM t;']).trim(), String(2 * (N + N / 2)));
-    });
-  } finally {
-    run.cleanup();
-    cleanup();
-  }
-});
+  });
+}

@@ -19,8 +19,8 @@ export class NativeLayer {
   private nextToken = 1;
   readonly exited: Promise<LayerExit>;
 
-  constructor(exe: string, root: string, mountpoint: string | undefined) {
-    const args = mountpoint === undefined ? [root] : [root, mountpoint];
+  constructor(exe: string, root: string, mountpoint: string | undefined, options: string[] = []) {
+    const args = [...options, ...(mountpoint === undefined ? [root] : [root, mountpoint])];
     this.child = spawn(exe, args, { stdio: ['pipe', 'ignore', 'inherit', 'pipe'] });
     this.records = this.child.stdio[3] as Readable;
     this.commands = this.child.stdin!;
@@ -51,6 +51,11 @@ export class NativeLayer {
     const token = this.nextToken++;
     this.commands.write(`${cmd} ${token}\n`);
     return token;
+  }
+
+  /** Every COMMIT record up to this token is durable downstream: the fsyncs waiting for them return (--fsync-acks). */
+  ack(token: bigint): void {
+    this.commands.write(`A ${token}\n`);
   }
 
   /** Asks the layer to stop: it drains in-flight mutations, flushes times, unmounts and exits. */

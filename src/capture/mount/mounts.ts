@@ -28,9 +28,10 @@ export function mountTable(): MountEntry[] {
   return out;
 }
 
-/** The topmost FUSE mount at exactly this path, if any. */
+/** The topmost mount at exactly this path, if it is a FUSE mount (one below another mount is not in the way, and not ours to detach). */
 export function fuseMountAt(path: string): MountEntry | undefined {
-  return mountTable().filter((m) => m.mountpoint === path && (m.fstype === 'fuse' || m.fstype.startsWith('fuse.') || m.fstype === 'fuseblk')).at(-1);
+  const top = mountTable().filter((m) => m.mountpoint === path).at(-1);
+  return top !== undefined && (top.fstype === 'fuse' || top.fstype.startsWith('fuse.') || top.fstype === 'fuseblk') ? top : undefined;
 }
 
 /** True when the mount's daemon is gone (ENOTCONN on access; statfs always asks the daemon, stat may be cached). */

@@ -38,14 +38,17 @@ export interface SinkOptions {
   journalFailureHint?: string;
 }
 
+/** Resolves once everything put so far is durable (the journal fsynced it); on stdout at once: what happens downstream is not ours to know. */
+export type Synced = () => Promise<void>;
+
 /** Runs `body` with a put function into the chosen output, then ends the stream (an end record). */
-export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: Put) => Promise<void>): Promise<void> {
+export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: Put, synced: Synced) => Promise<void>): Promise<void> {
   if (o.journal === undefined) {
     await encodeTo(undefined, header, (encoder) =>
       body((events) => {
         if (encoder.destroyed) throw encoder.errored ?? new Error('the output closed before the stream was complete');
         return encoder.write(events.length === 1 ? events[0] : events) ? undefined : drained(encoder);
-      }),
+      }, () => Promise.resolve()),
       { via: coalescing },
     );
     return;
@@ -68,7 +71,7 @@ export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: P
         bytes += e.type === 'write' ? e.data.length + 64 : 64;
       }
       return gauge?.added(bytes);
-    });
+    }, async () => void (await w.sync()));
     w.endStream();
     await w.sync();
   } catch (err) {
