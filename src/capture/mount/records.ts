@@ -1,5 +1,6 @@
 // The native layer's records (native/fuse/rillfs.h documents the byte format) decoded from the
 // pipe's bytes. Byte handling only: no file-system access, no stream vocabulary.
+import { ArenaPool } from './arena.js';
 
 /** Record kinds, numbered as in rillfs.h's enum rec_op. */
 export const REC = {
@@ -78,6 +79,83 @@ export class RecordDecoder {
   /** Bytes of an incomplete record left when the pipe ended (0: it ended cleanly). */
   get leftover(): number {
     return this.pendingBytes;
+  }
+}
+
+/** Bytes of each arena RecordArena reads into (records are views of it: it is never reused). */
+const ARENA_BYTES = 8 * 1024 * 1024;
+/** At a record boundary with less room than this left, the next read goes into a new arena (records of the layer are at most 1 MiB of data plus names). */
+const ARENA_MIN_ROOM = 1024 * 1024 + 64 * 1024;
+
+/**
+ * Why: reading the record channel in 64 KiB pieces and joining them into 1 MiB records cost a
+ * memmove of every byte (and a read per 64 KiB). This hands out the free room of a large arena to
+ * read into (space()), so whole records arrive in place and are views of the arena without a join.
+ * A read that ends inside a record is followed by one that ends exactly at that record's end, so
+ * the next arena begins at a record boundary; a record is copied (its received part, once) only
+ * when it alone is larger than the room left.
+ */
+export class RecordArena {
+  private arena: Buffer;
+  /** Start of the first record not yet cut (whole records before it were handed out). */
+  private start = 0;
+  /** End of the bytes read into the arena. */
+  private end = 0;
+  /** Bytes handed out before this arena (for messages). */
+  private base = 0;
+
+  /** pool: where arenas come from and go back to once the output wrote them (arena.ts). */
+  constructor(private readonly pool = new ArenaPool(ARENA_BYTES)) {
+    this.arena = pool.take();
+  }
+
+  /** Where the next read goes: the arena's free room (up to the end of a record begun, when its length is known). */
+  space(): Buffer {
+    const have = this.end - this.start;
+    if (have === 0) {
+      if (this.arena.length - this.end < ARENA_MIN_ROOM) this.renew(this.pool.arenaBytes);
+      return this.arena.subarray(this.end);
+    }
+    if (have < 4) {
+      if (this.arena.length - this.start < 64 * 1024) this.renew(this.pool.arenaBytes);
+      return this.arena.subarray(this.end);
+    }
+    const len = lengthAt(this.arena, this.start, this.base);
+    if (this.start + len > this.arena.length) this.renew(Math.max(this.pool.arenaBytes, len + ARENA_MIN_ROOM));
+    return this.arena.subarray(this.end, this.start + len);
+  }
+
+  /** n bytes were read into the buffer space() gave; returns the records they completed. */
+  filled(n: number): NativeRecord[] {
+    this.end += n;
+    const out: NativeRecord[] = [];
+    const buf = this.arena;
+    let at = this.start;
+    while (this.end - at >= 4) {
+      const len = lengthAt(buf, at, this.base);
+      if (this.end - at < len) break;
+      out.push(parse(buf.subarray(at, at + len)));
+      at += len;
+    }
+    this.start = at;
+    return out;
+  }
+
+  /** Bytes of an incomplete record (0: the channel is at a record boundary). */
+  get leftover(): number {
+    return this.end - this.start;
+  }
+
+  /** Moves to a new arena of size bytes, carrying the part of a record begun. */
+  private renew(size: number): void {
+    const next = size <= this.pool.arenaBytes ? this.pool.take() : Buffer.allocUnsafeSlow(size);
+    const have = this.end - this.start;
+    if (have > 0) this.arena.copy(next, 0, this.start, this.end);
+    this.pool.retire(this.arena);
+    this.base += this.start;
+    this.arena = next;
+    this.start = 0;
+    this.end = have;
   }
 }
 

@@ -13,6 +13,7 @@ import type { Event } from '../../stream/events.js';
 import type { HeaderInit } from '../../stream/encode.js';
 import { JournalWriter } from '../../journal/writer.js';
 import { listSegments } from '../../journal/names.js';
+import { arenaPiecesWritten } from './arena.js';
 
 /** Takes events in order (a batch goes through the encoder's machinery once); returns a promise when the caller must wait before the next. */
 export type Put = (events: Event[]) => Promise<void> | undefined;
@@ -125,6 +126,7 @@ function coalescing(dest: Writable): Writable {
       } catch (err) {
         return cb(err as Error);
       }
+      arenaPiecesWritten(chunks);
       return cb();
     }
     let left = chunks.length;
@@ -134,7 +136,9 @@ function coalescing(dest: Writable): Writable {
     for (const c of chunks) {
       dest.write(c, (err) => {
         if (err) failed ??= err;
-        if (--left === 0) cb(failed);
+        if (--left > 0) return;
+        if (!failed) arenaPiecesWritten(chunks);
+        cb(failed);
       });
     }
     dest.uncork();
