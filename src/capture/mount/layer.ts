@@ -76,6 +76,9 @@ export const isReady = (r: NativeRecord): boolean => r.op === REC.ready;
 
 /** Records waiting for the consumer before reading stops (backpressure: the layer's writers then block). */
 const QUEUE_BYTES = 4 * 1024 * 1024;
+/** A read of less than this is followed by a pause of PACE_MS before the next (see ArenaChannel.onRead). */
+const PACE_BYTES = 256 * 1024;
+const PACE_MS = 1;
 
 /**
  * Why: a stream socket reads 64 KiB at a time into fresh buffers, and 1 MiB records then had to be
@@ -87,7 +90,10 @@ class ArenaChannel {
   private readonly arena = new RecordArena();
   private readonly queue: NativeRecord[][] = [];
   private queued = 0;
+  /** Reading stopped: the consumer is behind. */
   private paused = false;
+  /** Reading stopped for PACE_MS after a small read. */
+  private pacing = false;
   private ended = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
@@ -136,10 +142,28 @@ class ArenaChannel {
       this.socket.destroy();
       return false;
     }
-    if (this.queued < QUEUE_BYTES) return true;
-    this.paused = true;
-    this.socket.pause(); // stops reading the handle until the consumer has taken half of it
+    // false stops reading the handle (and leaves the stream's state alone: cheaper than pause());
+    // socket.resume() starts it again
+    if (this.queued >= QUEUE_BYTES) {
+      this.paused = true; // until the consumer has taken half of it
+      return false;
+    }
+    if (n < PACE_BYTES) {
+      // Records trickling in one or two per read cost a read, a writev and a turn of the event loop
+      // each (tens of microseconds, mostly system calls); a millisecond's pause lets them gather in
+      // the channel (1 MiB) and go through as a batch. The layer does not wait for us meanwhile.
+      this.pacing = true;
+      setTimeout(() => {
+        this.pacing = false;
+        this.resume();
+      }, PACE_MS);
+      return false;
+    }
     return true;
+  }
+
+  private resume(): void {
+    if (!this.paused && !this.pacing && !this.ended && !this.socket.destroyed) this.socket.resume();
   }
 
   private poke(): void {
@@ -156,7 +180,7 @@ class ArenaChannel {
           for (const r of batch) this.queued -= r.payload.length + 64;
           if (this.paused && this.queued < QUEUE_BYTES / 2) {
             this.paused = false;
-            this.socket.resume();
+            this.resume();
           }
           yield batch;
           continue;
