@@ -76,8 +76,8 @@ export const isReady = (r: NativeRecord): boolean => r.op === REC.ready;
 
 /** Records waiting for the consumer before reading stops (backpressure: the layer's writers then block). */
 const QUEUE_BYTES = 4 * 1024 * 1024;
-/** A read of less than this is followed by a pause of PACE_MS before the next (see ArenaChannel.onRead). */
-const PACE_BYTES = 256 * 1024;
+/** A read of less than this that emptied the channel is followed by a pause of PACE_MS before the next (see ArenaChannel.onRead). */
+const PACE_BYTES = 64 * 1024;
 const PACE_MS = 1;
 
 /**
@@ -115,7 +115,7 @@ class ArenaChannel {
       handle,
       readable: true,
       writable: false,
-      onread: { buffer: () => this.arena.space(), callback: (n: number) => this.onRead(n) },
+      onread: { buffer: () => this.arena.space(), callback: (n: number, buf: Buffer) => this.onRead(n, n < buf.length) },
     } as ConstructorParameters<typeof Socket>[0] & { handle: object });
     const done = (err?: Error): void => {
       if (err !== undefined) this.failure ??= err;
@@ -128,7 +128,8 @@ class ArenaChannel {
     this.socket.resume(); // flowing, so the end of the channel is seen
   }
 
-  private onRead(n: number): boolean {
+  /** n bytes came; drained: fewer than there was room for (the channel is empty). */
+  private onRead(n: number, drained: boolean): boolean {
     try {
       const records = this.arena.filled(n);
       if (records.length > 0) {
@@ -148,7 +149,7 @@ class ArenaChannel {
       this.paused = true; // until the consumer has taken half of it
       return false;
     }
-    if (n < PACE_BYTES) {
+    if (drained && n < PACE_BYTES) {
       // Records trickling in one or two per read cost a read, a writev and a turn of the event loop
       // each (tens of microseconds, mostly system calls); a millisecond's pause lets them gather in
       // the channel (1 MiB) and go through as a batch. The layer does not wait for us meanwhile.
