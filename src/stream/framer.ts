@@ -210,7 +210,8 @@ export class StreamFramer {
       buf.set(KEY_TIME, pos);
       pos += KEY_TIME.length;
       buf[pos++] = 0x1b;
-      pos = buf.writeBigUInt64BE(time, pos);
+      this.frame.view.setBigUint64(pos, time); // big-endian; Buffer#writeBigUInt64BE makes three bigints
+      pos += 8;
     }
     buf.set(KEY_PATH, pos);
     pos += KEY_PATH.length;

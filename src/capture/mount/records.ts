@@ -97,6 +97,7 @@ const ARENA_MIN_ROOM = 1024 * 1024 + 64 * 1024;
  */
 export class RecordArena {
   private arena: Buffer;
+  private view: DataView;
   /** Start of the first record not yet cut (whole records before it were handed out). */
   private start = 0;
   /** End of the bytes read into the arena. */
@@ -107,6 +108,7 @@ export class RecordArena {
   /** pool: where arenas come from and go back to once the output wrote them (arena.ts). */
   constructor(private readonly pool = new ArenaPool(ARENA_BYTES)) {
     this.arena = pool.take();
+    this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.length);
   }
 
   /** Where the next read goes: the arena's free room (up to the end of a record begun, when its length is known). */
@@ -129,12 +131,13 @@ export class RecordArena {
   filled(n: number): NativeRecord[] {
     this.end += n;
     const out: NativeRecord[] = [];
-    const buf = this.arena;
+    const { arena: buf, view } = this;
     let at = this.start;
     while (this.end - at >= 4) {
-      const len = lengthAt(buf, at, this.base);
+      const len = view.getUint32(at, true);
+      if (len < FIXED) lengthAt(buf, at, this.base); // throws, saying where
       if (this.end - at < len) break;
-      out.push(parse(buf.subarray(at, at + len)));
+      out.push(parseIn(buf, view, at, len));
       at += len;
     }
     this.start = at;
@@ -154,6 +157,7 @@ export class RecordArena {
     this.pool.retire(this.arena);
     this.base += this.start;
     this.arena = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
     this.start = 0;
     this.end = have;
   }
@@ -167,14 +171,29 @@ function lengthAt(buf: Buffer, at: number, pos: number): number {
 }
 
 function parse(r: Buffer): NativeRecord {
-  const nstr = r[5]!;
+  return parseIn(r, new DataView(r.buffer, r.byteOffset, r.length), 0, r.length);
+}
+
+/** The record of len bytes at buf[start] (view: a DataView of buf's bytes); strings and payload are views of buf. */
+function parseIn(buf: Buffer, view: DataView, start: number, len: number): NativeRecord {
+  const end = start + len;
+  const nstr = buf[start + 5]!;
   const strs: Buffer[] = [];
-  let at = FIXED;
-  for (let i = 0; i < nstr; i++) {
-    const n = r.readUInt32LE(at);
-    strs.push(r.subarray(at + 4, at + 4 + n));
+  let at = start + FIXED;
+  for (let i = 0; i < nstr && at + 4 <= end; i++) {
+    const n = view.getUint32(at, true);
+    strs.push(buf.subarray(at + 4, at + 4 + n));
     at += 4 + n;
   }
-  if (at > r.length) throw new Error(`native record of ${r.length} bytes holds strings past its end`);
-  return { op: r[4]!, flags: r.readUInt16LE(6), time: r.readBigUInt64LE(8), a: r.readBigUInt64LE(16), b: r.readBigUInt64LE(24), strs, payload: r.subarray(at) };
+  if (at > end || strs.length < nstr) throw new Error(`native record of ${len} bytes holds strings past its end`);
+  // DataView's 64-bit reads make one bigint each (Buffer#readBigUInt64LE makes four)
+  return {
+    op: buf[start + 4]!,
+    flags: view.getUint16(start + 6, true),
+    time: view.getBigUint64(start + 8, true),
+    a: view.getBigUint64(start + 16, true),
+    b: view.getBigUint64(start + 24, true),
+    strs,
+    payload: buf.subarray(at, end),
+  };
 }
