@@ -51,10 +51,19 @@ export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: P
     const gauge = o.journalMax === undefined ? undefined : new JournalGauge(o.journal, o.journalMax, o.onFull, o.stopping);
     await body((events) => {
       let bytes = 0;
+      let data: Buffer | undefined;
       for (const e of events) {
         w.append(e);
-        bytes += e.type === 'write' ? e.data.length + 64 : 64;
+        if (e.type === 'write') {
+          bytes += e.data.length + 64;
+          data = e.data;
+        } else {
+          bytes += 64;
+        }
       }
+      // the journal keeps nothing of an event once append returns: the record channel's arenas
+      // read before this write's are free (arena.ts)
+      if (data !== undefined) arenaPiecesWritten([data]);
       return gauge?.added(bytes);
     });
     w.endStream();
