@@ -16,7 +16,7 @@ export interface LayerExit {
 export class NativeLayer {
   readonly child: ChildProcess;
   private readonly records: Readable;
-  /** The record channel read in place into arenas (undefined: read as a stream, see takeChannel). */
+  /** The record channel read in place into arenas (undefined: read as a stream, see ArenaChannel.take). */
   private readonly channel: ArenaChannel | undefined;
   private readonly commands: Writable;
   private nextToken = 1;
@@ -150,9 +150,10 @@ class ArenaChannel {
       return false;
     }
     if (drained && n < PACE_BYTES) {
-      // Records trickling in one or two per read cost a read, a writev and a turn of the event loop
-      // each (tens of microseconds, mostly system calls); a millisecond's pause lets them gather in
-      // the channel (1 MiB) and go through as a batch. The layer does not wait for us meanwhile.
+      // Records trickling in a few per read cost a wakeup, a read, a writev and a turn of the event
+      // loop each few; a millisecond's pause lets them gather in the channel (1 MiB) and go through
+      // as a larger batch (random 4 KiB writes: ~12% less CPU, measured through noise). The channel
+      // was empty, so the layer does not wait for us meanwhile unless 1 MiB comes within the pause.
       this.pacing = true;
       setTimeout(() => {
         this.pacing = false;

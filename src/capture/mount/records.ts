@@ -20,7 +20,7 @@ export interface NativeRecord {
   b: bigint;
   /** Paths, symlink targets and xattr names, as bytes. */
   strs: Buffer[];
-  /** Write data or an xattr value: a view of the bytes read from the pipe (Node never reuses them). */
+  /** Write data or an xattr value: a view of the bytes read from the pipe (RecordArena's memory is reused only once the output has written what came before: arena.ts; RecordDecoder's never). */
   payload: Buffer;
 }
 
@@ -82,7 +82,7 @@ export class RecordDecoder {
   }
 }
 
-/** Bytes of each arena RecordArena reads into (records are views of it: it is never reused). */
+/** Bytes of each arena RecordArena reads into (records are views of it; arena.ts says when it is reused). */
 const ARENA_BYTES = 8 * 1024 * 1024;
 /** At a record boundary with less room than this left, the next read goes into a new arena (records of the layer are at most 1 MiB of data plus names). */
 const ARENA_MIN_ROOM = 1024 * 1024 + 64 * 1024;
