@@ -9,6 +9,8 @@ const ARENA_BYTES = 256 * 1024;
 
 export class FrameBuilder {
   private arena = Buffer.allocUnsafe(ARENA_BYTES);
+  /** A DataView of the arena (positions as in the arena), for writes Buffer makes garbage for (64-bit integers). */
+  view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.length);
   private pos = 0;
   /** Start of the arena segment not yet closed into `pieces`. */
   private segStart = 0;
@@ -16,11 +18,12 @@ export class FrameBuilder {
   /** Payload bytes in the frame so far. */
   length = 0;
 
-  /** Reserves n bytes of arena for record bytes and returns [buffer, offset] to write them at. */
+  /** Reserves n bytes of arena for record bytes and returns [buffer, offset] to write them at (view is then that buffer's). */
   reserve(n: number): [Buffer, number] {
     if (this.pos + n > this.arena.length) {
       this.closeSegment();
       this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, n));
+      this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.length);
       this.pos = this.segStart = 0;
     }
     const at = this.pos;

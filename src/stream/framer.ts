@@ -3,7 +3,7 @@
 // records into frames without copying large write payloads, and finished frames out through one
 // callback. The signature of a stream goes out with its first frame.
 import { RillError } from '../errors.js';
-import { FORMAT_VERSION, MAGIC, type End, type Event, type Header, type StreamRecord } from './events.js';
+import { FORMAT_VERSION, MAGIC, type End, type Event, type Header, type StreamRecord, type WriteEvent } from './events.js';
 import { cborEncoder } from './cbor.js';
 import type { PayloadCompressor } from './compress.js';
 import { SIGNATURE, chainChecksum } from './frame.js';
@@ -23,6 +23,25 @@ function writeBstrHead(buf: Buffer, pos: number, n: number): number {
   else if (n < 0x100) (buf[pos++] = 0x58), (buf[pos++] = n);
   else if (n < 0x10000) (buf[pos++] = 0x59), (pos = buf.writeUInt16BE(n, pos));
   else (buf[pos++] = 0x5a), (pos = buf.writeUInt32BE(n, pos));
+  return pos;
+}
+
+/** The CBOR of a write record's fixed text: the map's first pair ("type": "write") and its other keys. */
+const TYPE_WRITE = Buffer.from('6474797065657772697465', 'hex');
+const KEY_SEQ = Buffer.from('63736571', 'hex');
+const KEY_TIME = Buffer.from('6474696d65', 'hex');
+const KEY_PATH = Buffer.from('6470617468', 'hex');
+const KEY_OFFSET = Buffer.from('666f6666736574', 'hex');
+const KEY_DATA = Buffer.from('6464617461', 'hex');
+const MAX_SAFE_NS = BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_U64 = 2n ** 64n - 1n;
+
+/** Writes a CBOR unsigned integer below 2^32 in its shortest head at buf[pos]; returns the position after it. */
+function writeUint32(buf: Buffer, pos: number, v: number, major = 0): number {
+  if (v < 24) buf[pos++] = major | v;
+  else if (v < 0x100) (buf[pos++] = major | 24), (buf[pos++] = v);
+  else if (v < 0x10000) (buf[pos++] = major | 25), (buf[pos++] = v >> 8), (buf[pos++] = v & 0xff);
+  else (buf[pos++] = major | 26), (pos = buf.writeUInt32BE(v, pos));
   return pos;
 }
 
@@ -138,6 +157,7 @@ export class StreamFramer {
   }
 
   private append(rec: StreamRecord): void {
+    if (rec.type === 'write' && this.appendWrite(rec)) return;
     const wire = recordToWire(rec);
     // A write's payload is not CBOR-encoded: its field is last on the wire, so the map is encoded
     // with an empty placeholder (0x40) whose byte is replaced by the real head, and the payload is
@@ -159,5 +179,79 @@ export class StreamFramer {
     }
     // A transient payload referenced above must be out before the caller gets its buffer back.
     if (this.frame.length >= this.frameBytes || (data !== undefined && copy === 0 && this.transient)) this.flush();
+  }
+
+  /**
+   * The common record, a write, encoded by hand: the very bytes recordToWire + cbor-x make (the same
+   * keys in the same order, shortest heads), without the wire map or the encoder's pass over it.
+   * false (nothing written) for what cbor-x would encode differently or this does not cover: a seq
+   * or offset of 2^32 or more (cbor-x writes those as floats), a time within 2^53 (a number on the
+   * wire), a path that is not UTF-8 (a byte string).
+   */
+  private appendWrite(e: WriteEvent): boolean {
+    const { seq, time, path, offset, data } = e;
+    if (seq >>> 0 !== seq || offset >>> 0 !== offset) return false;
+    if (time !== undefined && !(time > MAX_SAFE_NS && time <= MAX_U64)) return false;
+    const n = data.length;
+    // small payloads are copied after their head, as cbor-x would; large ones referenced (or, transient, copied once)
+    const ref = n >= REFERENCE_MIN && !(this.transient && n < DIRECT_MIN);
+    const copy = ref ? 0 : n;
+    const plen = path.length;
+    const reserved = 72 + 3 * plen + copy;
+    const [buf, at] = this.frame.reserve(reserved);
+    let pos = at;
+    buf[pos++] = time === undefined ? 0xa5 : 0xa6;
+    buf.set(TYPE_WRITE, pos);
+    pos += TYPE_WRITE.length;
+    buf.set(KEY_SEQ, pos);
+    pos += KEY_SEQ.length;
+    pos = writeUint32(buf, pos, seq);
+    if (time !== undefined) {
+      buf.set(KEY_TIME, pos);
+      pos += KEY_TIME.length;
+      buf[pos++] = 0x1b;
+      this.frame.view.setBigUint64(pos, time); // big-endian; Buffer#writeBigUInt64BE makes three bigints
+      pos += 8;
+    }
+    buf.set(KEY_PATH, pos);
+    pos += KEY_PATH.length;
+    // the text: ASCII by a loop (paths are short), else as UTF-8 when well-formed
+    let ascii = plen < 24;
+    if (ascii) {
+      for (let i = 0; i < plen; i++) {
+        const c = path.charCodeAt(i);
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        buf[pos + 1 + i] = c;
+      }
+    }
+    if (ascii) {
+      buf[pos] = 0x60 | plen;
+      pos += 1 + plen;
+    } else {
+      if (!path.isWellFormed()) {
+        this.frame.unreserve(reserved);
+        return false;
+      }
+      const bytes = Buffer.byteLength(path, 'utf8');
+      pos = writeUint32(buf, pos, bytes, 0x60);
+      pos += buf.write(path, pos, bytes, 'utf8');
+    }
+    buf.set(KEY_OFFSET, pos);
+    pos += KEY_OFFSET.length;
+    pos = writeUint32(buf, pos, offset);
+    buf.set(KEY_DATA, pos);
+    pos += KEY_DATA.length;
+    pos = writeUint32(buf, pos, n, 0x40);
+    if (copy > 0) {
+      buf.set(data, pos);
+      pos += copy;
+    }
+    this.frame.unreserve(at + reserved - pos);
+    if (ref) this.frame.reference(data);
+    if (this.frame.length >= this.frameBytes || (ref && this.transient)) this.flush();
+    return true;
   }
 }

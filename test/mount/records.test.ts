@@ -2,7 +2,8 @@
 // deliver them; and records turned into stream events. No FUSE needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecordDecoder, REC, FIXED, type NativeRecord } from '../../src/capture/mount/records.js';
+import { RecordArena, RecordDecoder, REC, FIXED, type NativeRecord } from '../../src/capture/mount/records.js';
+import { ArenaPool, arenaPiecesWritten } from '../../src/capture/mount/arena.js';
 import { toEvent } from '../../src/capture/mount/events.js';
 
 /** Encodes one record as the native layer does. */
@@ -70,4 +71,44 @@ test('records become stream events: raw names survive, flags and signed times ar
   assert.deepEqual([u.path, u.atime, u.mtime], ['', -5n, 10n]);
   assert.equal(toEvent(commit!)!.type, 'commit');
   assert.equal(toEvent({ ...commit!, op: REC.mark }), undefined, 'control records are not events');
+});
+
+test('records read into arenas, cut at any read size, are whole and in order; a torn record is left over', () => {
+  const bytes = Buffer.concat([...sample(), ...sample(), ...sample()]);
+  for (const piece of [1, 3, 39, 41, 4096, 65536, 1 << 20, bytes.length]) {
+    const a = new RecordArena(new ArenaPool(256 * 1024)); // smaller than a record: carried into a larger arena
+    const got: NativeRecord[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const room = a.space();
+      const n = Math.min(piece, room.length, bytes.length - at);
+      bytes.copy(room, 0, at, at + n);
+      at += n;
+      got.push(...a.filled(n));
+    }
+    assert.equal(a.leftover, 0, `piece ${piece}`);
+    assert.equal(got.length, 15, `piece ${piece}`);
+    assert.deepEqual(got.map((r) => r.op), [...sample(), ...sample(), ...sample()].map((r) => r[4]), `piece ${piece}`);
+    for (const w of [got[1]!, got[6]!, got[11]!]) assert.ok(w.payload.equals(Buffer.alloc(300_000, 7)));
+    assert.equal(toEvent(got[2]!)!.type, 'rename');
+  }
+  const a = new RecordArena();
+  const one = record(REC.unlink, 0n, 0n, [Buffer.from('x')]);
+  one.copy(a.space(), 0, 0, one.length - 1);
+  assert.deepEqual(a.filled(one.length - 1), []);
+  assert.equal(a.leftover, one.length - 1);
+});
+
+test('an arena is reused only after a piece of a later arena was written', () => {
+  const pool = new ArenaPool(1024);
+  const a0 = pool.take();
+  pool.retire(a0);
+  const a1 = pool.take();
+  arenaPiecesWritten([a0.subarray(0, 10)]);
+  assert.equal(pool.freeCount, 0, 'a piece of arena 0 written: arena 0 may still have pieces queued');
+  arenaPiecesWritten([a0.subarray(10, 20), Buffer.alloc(5), a1.subarray(0, 10), Buffer.alloc(3)]);
+  assert.equal(pool.freeCount, 1, 'a piece of arena 1 written: arena 0 is free');
+  assert.equal(pool.take(), a0, 'and handed out again');
+  pool.retire(a1);
+  arenaPiecesWritten([a1.subarray(0, 10)]);
+  assert.equal(pool.freeCount, 0);
 });

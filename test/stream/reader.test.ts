@@ -77,6 +77,8 @@ test('a pipe delivering small pieces', async () => {
     sys.mknod(`${dir}/fifo`, 0o010600, 0);
     // Another process writes the stream into the fifo in 1000-byte pieces.
     const writer = spawn('python3', ['-c', `import sys\nd=open(sys.argv[1],'rb').read()\nf=open(sys.argv[2],'wb',0)\nfor i in range(0,len(d),1000): f.write(d[i:i+1000])`, `${dir}/s.rill`, `${dir}/fifo`], { stdio: 'inherit' });
+    // listening from the start: the writer may exit before the last frames are read
+    const exited = new Promise((resolve) => writer.on('exit', resolve));
     const fd = openSync(`${dir}/fifo`, 'r');
     let n = 0;
     try {
@@ -87,7 +89,7 @@ test('a pipe delivering small pieces', async () => {
       closeSync(fd);
     }
     assert.equal(n, 50);
-    await new Promise((resolve) => writer.on('exit', resolve));
+    await exited;
   } finally {
     cleanup();
   }

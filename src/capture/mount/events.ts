@@ -9,7 +9,7 @@ const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
 
 type Convert = (r: NativeRecord, path: string) => EventInput;
 
-/** One converter per event-bearing record kind; payloads are views of the pipe's bytes (never reused: each read is a new buffer). */
+/** One converter per event-bearing record kind; payloads are views of the bytes read from the pipe (reused only once the output has written them: arena.ts). */
 const CONVERT: Record<number, Convert> = {
   [REC.mkdir]: (r, path) => ({ type: 'mkdir', path, mode: num(r.a) }),
   [REC.create]: (r, path) => ({ type: 'create', path, mode: num(r.a) }),

@@ -1,5 +1,6 @@
 // The native layer's records (native/fuse/rillfs.h documents the byte format) decoded from the
 // pipe's bytes. Byte handling only: no file-system access, no stream vocabulary.
+import { ArenaPool } from './arena.js';
 
 /** Record kinds, numbered as in rillfs.h's enum rec_op. */
 export const REC = {
@@ -19,7 +20,7 @@ export interface NativeRecord {
   b: bigint;
   /** Paths, symlink targets and xattr names, as bytes. */
   strs: Buffer[];
-  /** Write data or an xattr value: a view of the bytes read from the pipe (Node never reuses them). */
+  /** Write data or an xattr value: a view of the bytes read from the pipe (RecordArena's memory is reused only once the output has written what came before: arena.ts; RecordDecoder's never). */
   payload: Buffer;
 }
 
@@ -81,6 +82,87 @@ export class RecordDecoder {
   }
 }
 
+/** Bytes of each arena RecordArena reads into (records are views of it; arena.ts says when it is reused). */
+const ARENA_BYTES = 8 * 1024 * 1024;
+/** At a record boundary with less room than this left, the next read goes into a new arena (records of the layer are at most 1 MiB of data plus names). */
+const ARENA_MIN_ROOM = 1024 * 1024 + 64 * 1024;
+
+/**
+ * Why: reading the record channel in 64 KiB pieces and joining them into 1 MiB records cost a
+ * memmove of every byte (and a read per 64 KiB). This hands out the free room of a large arena to
+ * read into (space()), so whole records arrive in place and are views of the arena without a join.
+ * A read that ends inside a record is followed by one that ends exactly at that record's end, so
+ * the next arena begins at a record boundary; a record is copied (its received part, once) only
+ * when it alone is larger than the room left.
+ */
+export class RecordArena {
+  private arena: Buffer;
+  private view: DataView;
+  /** Start of the first record not yet cut (whole records before it were handed out). */
+  private start = 0;
+  /** End of the bytes read into the arena. */
+  private end = 0;
+  /** Bytes handed out before this arena (for messages). */
+  private base = 0;
+
+  /** pool: where arenas come from and go back to once the output wrote them (arena.ts). */
+  constructor(private readonly pool = new ArenaPool(ARENA_BYTES)) {
+    this.arena = pool.take();
+    this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.length);
+  }
+
+  /** Where the next read goes: the arena's free room (up to the end of a record begun, when its length is known). */
+  space(): Buffer {
+    const have = this.end - this.start;
+    if (have === 0) {
+      if (this.arena.length - this.end < ARENA_MIN_ROOM) this.renew(this.pool.arenaBytes);
+      return this.arena.subarray(this.end);
+    }
+    if (have < 4) {
+      if (this.arena.length - this.start < 64 * 1024) this.renew(this.pool.arenaBytes);
+      return this.arena.subarray(this.end);
+    }
+    const len = lengthAt(this.arena, this.start, this.base);
+    if (this.start + len > this.arena.length) this.renew(Math.max(this.pool.arenaBytes, len + ARENA_MIN_ROOM));
+    return this.arena.subarray(this.end, this.start + len);
+  }
+
+  /** n bytes were read into the buffer space() gave; returns the records they completed. */
+  filled(n: number): NativeRecord[] {
+    this.end += n;
+    const out: NativeRecord[] = [];
+    const { arena: buf, view } = this;
+    let at = this.start;
+    while (this.end - at >= 4) {
+      const len = view.getUint32(at, true);
+      if (len < FIXED) lengthAt(buf, at, this.base); // throws, saying where
+      if (this.end - at < len) break;
+      out.push(parseIn(buf, view, at, len));
+      at += len;
+    }
+    this.start = at;
+    return out;
+  }
+
+  /** Bytes of an incomplete record (0: the channel is at a record boundary). */
+  get leftover(): number {
+    return this.end - this.start;
+  }
+
+  /** Moves to a new arena of size bytes, carrying the part of a record begun. */
+  private renew(size: number): void {
+    const next = size <= this.pool.arenaBytes ? this.pool.take() : Buffer.allocUnsafeSlow(size);
+    const have = this.end - this.start;
+    if (have > 0) this.arena.copy(next, 0, this.start, this.end);
+    this.pool.retire(this.arena);
+    this.base += this.start;
+    this.arena = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
+    this.start = 0;
+    this.end = have;
+  }
+}
+
 /** The length of the record at buf[at], checked against the fixed part (pos: its place in the byte stream, for the message). */
 function lengthAt(buf: Buffer, at: number, pos: number): number {
   const len = buf.readUInt32LE(at);
@@ -89,14 +171,29 @@ function lengthAt(buf: Buffer, at: number, pos: number): number {
 }
 
 function parse(r: Buffer): NativeRecord {
-  const nstr = r[5]!;
+  return parseIn(r, new DataView(r.buffer, r.byteOffset, r.length), 0, r.length);
+}
+
+/** The record of len bytes at buf[start] (view: a DataView of buf's bytes); strings and payload are views of buf. */
+function parseIn(buf: Buffer, view: DataView, start: number, len: number): NativeRecord {
+  const end = start + len;
+  const nstr = buf[start + 5]!;
   const strs: Buffer[] = [];
-  let at = FIXED;
-  for (let i = 0; i < nstr; i++) {
-    const n = r.readUInt32LE(at);
-    strs.push(r.subarray(at + 4, at + 4 + n));
+  let at = start + FIXED;
+  for (let i = 0; i < nstr && at + 4 <= end; i++) {
+    const n = view.getUint32(at, true);
+    strs.push(buf.subarray(at + 4, at + 4 + n));
     at += 4 + n;
   }
-  if (at > r.length) throw new Error(`native record of ${r.length} bytes holds strings past its end`);
-  return { op: r[4]!, flags: r.readUInt16LE(6), time: r.readBigUInt64LE(8), a: r.readBigUInt64LE(16), b: r.readBigUInt64LE(24), strs, payload: r.subarray(at) };
+  if (at > end || strs.length < nstr) throw new Error(`native record of ${len} bytes holds strings past its end`);
+  // DataView's 64-bit reads make one bigint each (Buffer#readBigUInt64LE makes four)
+  return {
+    op: buf[start + 4]!,
+    flags: view.getUint16(start + 6, true),
+    time: view.getBigUint64(start + 8, true),
+    a: view.getBigUint64(start + 16, true),
+    b: view.getBigUint64(start + 24, true),
+    strs,
+    payload: buf.subarray(at, end),
+  };
 }

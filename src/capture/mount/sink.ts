@@ -14,6 +14,7 @@ import type { HeaderInit } from '../../stream/encode.js';
 import { JournalWriter } from '../../journal/writer.js';
 import { RillError } from '../../errors.js';
 import { listSegments } from '../../journal/names.js';
+import { arenaPiecesWritten } from './arena.js';
 
 /** Takes events in order (a batch goes through the encoder's machinery once); returns a promise when the caller must wait before the next. */
 export type Put = (events: Event[]) => Promise<void> | undefined;
@@ -66,10 +67,19 @@ export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: P
     const gauge = o.journalMax === undefined ? undefined : new JournalGauge(o.journal, o.journalMax, o.onFull, o.stopping);
     await body((events) => {
       let bytes = 0;
+      let data: Buffer | undefined;
       for (const e of events) {
         w.append(e);
-        bytes += e.type === 'write' ? e.data.length + 64 : 64;
+        if (e.type === 'write') {
+          bytes += e.data.length + 64;
+          data = e.data;
+        } else {
+          bytes += 64;
+        }
       }
+      // the journal keeps nothing of an event once append returns: the record channel's arenas
+      // read before this write's are free (arena.ts)
+      if (data !== undefined) arenaPiecesWritten([data]);
       return gauge?.added(bytes);
     }, async () => void (await w.sync()));
     w.endStream();
@@ -144,6 +154,7 @@ function coalescing(dest: Writable): Writable {
       } catch (err) {
         return cb(err as Error);
       }
+      arenaPiecesWritten(chunks);
       return cb();
     }
     let left = chunks.length;
@@ -153,7 +164,9 @@ function coalescing(dest: Writable): Writable {
     for (const c of chunks) {
       dest.write(c, (err) => {
         if (err) failed ??= err;
-        if (--left === 0) cb(failed);
+        if (--left > 0) return;
+        if (!failed) arenaPiecesWritten(chunks);
+        cb(failed);
       });
     }
     dest.uncork();
