@@ -104,7 +104,7 @@ void *command_thread(void *arg)
 			continue;
 		if (cmd == 'P') {
 			/* --writeback: what was written before the pause reaches us before the cut */
-			wb_flush();
+			wb_flush(1);
 			pause_mutations();
 			mark(token, 1);
 		} else if (cmd == 'R') {

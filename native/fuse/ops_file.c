@@ -52,7 +52,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		close(fd);
 	else
-		wb_opened(fi->flags);
+		wb_opened(in, fi->flags);
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
@@ -100,7 +100,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		close(fd);
 		ino_forget(ino_of(e.ino), 1);
 	} else {
-		wb_opened(fi->flags);
+		wb_opened(ino_of(e.ino), fi->flags);
 	}
 }
 
@@ -170,9 +170,8 @@ void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
 	close((int)fi->fh);
-	wb_released(fi->flags);
+	wb_released(ino_of(ino), fi->flags);
 	fuse_reply_err(req, 0);
 }
 

@@ -107,6 +107,7 @@ struct inode {
 	struct name *names;    /* known names (under table lock) */
 	pthread_mutex_t lock;  /* orders data operations and their records */
 	int dirty_times;       /* a mutation changed its times since the last UTIMES record */
+	int wopen;             /* --writeback: handles open for writing (under writeback.c's lock) */
 	struct inode *hnext;   /* hash chain */
 	struct inode *dnext;   /* dirty list */
 };
@@ -218,9 +219,9 @@ void note_our_mount(void);
 int detach_our_mount(void);   /* 1 detached, 0 not ours (already gone), -1 failed */
 
 /* writeback.c: the page cache on the mount (--writeback) */
-void wb_opened(int flags);
-void wb_released(int flags);
-int wb_flush(void);
+void wb_opened(struct inode *in, int flags);
+void wb_released(struct inode *in, int flags);
+int wb_flush(int wait);   /* starts writing the cache back; wait: until the files open for writing are done */
 void wb_drain(void);
 void *wb_thread(void *arg);
 

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -29,23 +30,89 @@
 
 #define WB_DRAIN_S 5
 
-static long writers; /* files open for writing on the mount (open/create .. release) */
+/* Inodes with handles open for writing: the ones whose pages may be in the cache, unwritten. */
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+static struct inode **wl;
+static size_t wn, wcap;
 
-void wb_opened(int flags)
+void wb_opened(struct inode *in, int flags)
 {
-	if (fs.writeback_ms > 0 && (flags & O_ACCMODE) != O_RDONLY)
-		__atomic_add_fetch(&writers, 1, __ATOMIC_SEQ_CST);
+	if (fs.writeback_ms <= 0 || (flags & O_ACCMODE) == O_RDONLY)
+		return;
+	pthread_mutex_lock(&wlock);
+	if (in->wopen++ == 0) {
+		if (wn == wcap) {
+			size_t cap = wcap ? 2 * wcap : 64;
+			struct inode **v = realloc(wl, cap * sizeof *v);
+			if (!v) {
+				/* not listed: only a pause's wait for its pages is lost, the periodic flush still covers it */
+				in->wopen--;
+				pthread_mutex_unlock(&wlock);
+				return;
+			}
+			wl = v;
+			wcap = cap;
+		}
+		ino_ref(in);
+		wl[wn++] = in;
+	}
+	pthread_mutex_unlock(&wlock);
 }
 
-void wb_released(int flags)
+void wb_released(struct inode *in, int flags)
 {
-	if (fs.writeback_ms > 0 && (flags & O_ACCMODE) != O_RDONLY)
-		__atomic_sub_fetch(&writers, 1, __ATOMIC_SEQ_CST);
+	if (fs.writeback_ms <= 0 || (flags & O_ACCMODE) == O_RDONLY)
+		return;
+	pthread_mutex_lock(&wlock);
+	if (in->wopen > 0 && --in->wopen == 0) {
+		for (size_t i = 0; i < wn; i++) {
+			if (wl[i] == in) {
+				wl[i] = wl[--wn];
+				break;
+			}
+		}
+		pthread_mutex_unlock(&wlock);
+		ino_unref(in);
+		return;
+	}
+	pthread_mutex_unlock(&wlock);
 }
 
 static long open_writers(void)
 {
-	return __atomic_load_n(&writers, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&wlock);
+	long n = (long)wn;
+	pthread_mutex_unlock(&wlock);
+	return n;
+}
+
+/* Waits until the pages of every file open for writing have been written back to us (and so
+ * recorded). syncfs(2) starts the writeback of the whole mount but, on kernels that stop waiting on
+ * FUSE writeback in sync (a stuck server must not hang sync), may return before it is done; a close
+ * of the file through the mount writes its pages back and waits for them (fuse_flush), so each such
+ * file is opened and closed through the mount, by its path, relative to mfd (the mount's root). */
+static void settle(int mfd)
+{
+	pthread_mutex_lock(&wlock);
+	size_t n = wn;
+	struct inode **v = n ? malloc(n * sizeof *v) : NULL;
+	if (n && !v)
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = wl[i];
+		ino_ref(v[i]);
+	}
+	pthread_mutex_unlock(&wlock);
+	char path[PATH_BUF];
+	for (size_t i = 0; i < n; i++) {
+		if (ino_path(v[i], path, sizeof path) == 0 && path[0] != 0) {
+			int fd = openat(mfd, path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+		}
+		ino_unref(v[i]);
+	}
+	free(v);
 }
 
 /* An fd on the mount (its root directory), for syncfs; -1 if it cannot be opened. Never call from a
@@ -60,7 +127,7 @@ static int sync_fd(int fd)
 	return syncfs(fd) == 0 ? 0 : -errno;
 }
 
-int wb_flush(void)
+int wb_flush(int wait)
 {
 	if (fs.writeback_ms <= 0)
 		return 0;
@@ -68,6 +135,8 @@ int wb_flush(void)
 	if (fd < 0)
 		return -errno;
 	int r = sync_fd(fd);
+	if (wait)
+		settle(fd);
 	close(fd);
 	return r;
 }
@@ -112,7 +181,7 @@ void *wb_thread(void *arg)
 	for (;;) {
 		nanosleep(&d, NULL);
 		if (open_writers() > 0)
-			wb_flush();
+			wb_flush(0);
 	}
 	return NULL;
 }
@@ -140,6 +209,7 @@ void wb_drain(void)
 		nanosleep(&d, NULL);
 	}
 	sync_fd(fd);
+	settle(fd);
 	long left = open_writers();
 	if (left > 0)
 		fprintf(stderr, "rill-fuse: %ld file(s) still open for writing on %s after %d s: what they write from now on is not recorded and fails at their fsync or close; resync the replica with rill capture --scan\n",

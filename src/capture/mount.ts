@@ -268,7 +268,9 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
       onJournalFailure: (err: RillError) => {
         if (journalFailure !== undefined) return;
         journalFailure = err;
-        // not a clean stop (that would let in-flight changes succeed into a journal that cannot take them)
+        // not a clean stop (that would let in-flight changes succeed into a journal that cannot take them);
+        // reading stops first, so the layer's writers wait on the full channel until the kill lands
+        layer.halt();
         layer.kill();
       },
       journalFailureHint:

@@ -63,7 +63,7 @@ for (const chunk of [65536, 3000]) {
     let run: Awaited<ReturnType<typeof startCapture>> | undefined;
     try {
       run = await startCapture(root, undefined, ['--journal', journal]);
-      const total = 6 << 20; // three times what the journal's file system holds
+      const total = 16 << 20; // eight times what the journal's file system holds: more than the journal, the record channel (1-2 MiB) and the capture's read-ahead (1 MiB) take together
       const w = spawnSync('python3', ['-c', WRITER, join(root, 'f'), String(chunk), String(total)], { encoding: 'utf8', timeout: 120000 });
       assert.equal(w.status, 0, `the writer must not hang or crash: ${w.error?.message ?? ''} ${w.stderr}`);
       const got = JSON.parse(w.stdout) as { acked: number; first: string | null; after: string | null };

@@ -71,6 +71,12 @@ export class NativeLayer {
     this.commands.end();
   }
 
+  /** Stops reading records at once (the layer's writers block when the channel is full): nothing more goes in that cannot be recorded. */
+  halt(): void {
+    if (this.channel !== undefined) this.channel.halt();
+    else this.records.pause();
+  }
+
   kill(): void {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
@@ -79,8 +85,8 @@ export class NativeLayer {
 export const isMark = (r: NativeRecord): boolean => r.op === REC.mark;
 export const isReady = (r: NativeRecord): boolean => r.op === REC.ready;
 
-/** Records waiting for the consumer before reading stops (backpressure: the layer's writers then block). */
-const QUEUE_BYTES = 4 * 1024 * 1024;
+/** Records waiting for the consumer before reading stops (backpressure: the layer's writers then block). Kept small: what is read but not yet in the journal is lost with it if the capture dies (or the journal disk is full), with the channel's 1-2 MiB. */
+const QUEUE_BYTES = 1024 * 1024;
 /** A read of less than this that emptied the channel is followed by a pause of PACE_MS before the next (see ArenaChannel.onRead). */
 const PACE_BYTES = 64 * 1024;
 const PACE_MS = 1;
@@ -100,6 +106,7 @@ class ArenaChannel {
   /** Reading stopped for PACE_MS after a small read. */
   private pacing = false;
   private ended = false;
+  private halted = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private readonly socket: Socket;
@@ -169,8 +176,14 @@ class ArenaChannel {
     return true;
   }
 
+  /** Reads no more, for good. */
+  halt(): void {
+    this.halted = true;
+    this.socket.pause();
+  }
+
   private resume(): void {
-    if (!this.paused && !this.pacing && !this.ended && !this.socket.destroyed) this.socket.resume();
+    if (!this.halted && !this.paused && !this.pacing && !this.ended && !this.socket.destroyed) this.socket.resume();
   }
 
   private poke(): void {
