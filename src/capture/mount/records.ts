@@ -95,6 +95,9 @@ const ARENA_MIN_ROOM = 1024 * 1024 + 64 * 1024;
  * the next arena begins at a record boundary; a record is copied (its received part, once) only
  * when it alone is larger than the room left.
  */
+/** The most one read of the channel takes (see space()). */
+const READ_MAX = 1024 * 1024;
+
 export class RecordArena {
   private arena: Buffer;
   private view: DataView;
@@ -111,20 +114,29 @@ export class RecordArena {
     this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.length);
   }
 
-  /** Where the next read goes: the arena's free room (up to the end of a record begun, when its length is known). */
+  /**
+   * Where the next read goes: the arena's free room (up to the end of a record begun, when its length
+   * is known), at most READ_MAX. The cap matters: a read of a Unix socket goes on taking what a
+   * writer adds meanwhile, so a read into 8 MiB of room took up to 8 MiB of changes in one go,
+   * past the read-ahead limit (a full journal then lost that much).
+   */
   space(): Buffer {
     const have = this.end - this.start;
     if (have === 0) {
       if (this.arena.length - this.end < ARENA_MIN_ROOM) this.renew(this.pool.arenaBytes);
-      return this.arena.subarray(this.end);
+      return this.room(this.arena.length);
     }
     if (have < 4) {
       if (this.arena.length - this.start < 64 * 1024) this.renew(this.pool.arenaBytes);
-      return this.arena.subarray(this.end);
+      return this.room(this.arena.length);
     }
     const len = lengthAt(this.arena, this.start, this.base);
     if (this.start + len > this.arena.length) this.renew(Math.max(this.pool.arenaBytes, len + ARENA_MIN_ROOM));
-    return this.arena.subarray(this.end, this.start + len);
+    return this.room(this.start + len);
+  }
+
+  private room(until: number): Buffer {
+    return this.arena.subarray(this.end, Math.min(until, this.end + READ_MAX));
   }
 
   /** n bytes were read into the buffer space() gave; returns the records they completed. */
