@@ -6,7 +6,7 @@
 //     64 MiB, long enough that start-up does not dominate the random run). Targets: >= 70%
 //     and >= 40% of direct throughput. Each both ways: exact (every write() a round trip through
 //     the layer) and --writeback (the page cache on the mount); and two ceilings without Node:
-//     the layer alone with its records read by cat, and a build recording no write data (what
+//     the layer alone with its records read by dd, and a build recording no write data (what
 //     FUSE itself costs on this machine).
 // (2) stream bytes / written bytes, from the stream files of (1). Target <= 1.05.
 // (3) end-to-end lag: `rill capture --mount ROOT | rill replay REPLICA`, a writer writing 4 KiB
@@ -53,12 +53,12 @@ async function startCapture(root: string, out: string, replica?: string, extra: 
 }
 
 /**
- * The native layer alone, without Node: its records go to cat > /dev/null ('layer'), or a build
+ * The native layer alone, without Node: its records read by dd (1 MiB reads) into /dev/null ('layer'), or a build
  * that records no write data at all ('bare': what FUSE itself costs on this machine).
  */
 async function startLayer(root: string, bare: boolean): Promise<Capture> {
   const exe = resolve(import.meta.dirname, '../native/fuse/build', bare ? 'rill-fuse-bare' : 'rill-fuse');
-  const child = spawn('sh', ['-c', 'exec "$0" "$1" 3>&1 >/dev/null | cat >/dev/null', exe, root], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn('sh', ['-c', 'exec "$0" "$1" 3>&1 >/dev/null | dd of=/dev/null bs=1M status=none', exe, root], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const deadline = Date.now() + 10000;
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   const rows = [await overhead('seq 1 MiB', 'write', '1m', quick ? '256m' : '512m'), await overhead('random 4 KiB', 'randwrite', '4k', quick ? '64m' : '128m')];
   const pct = (r: Row, m: Mode) => `${r.mibs[m].toFixed(0)} (${((r.mibs[m] / r.mibs.direct) * 100).toFixed(0)}%)`;
   console.log('MiB/s (% of direct); fio 2 jobs, psync, end_fsync');
-  console.log('| fio | direct | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null | layer alone, records to cat | FUSE, no write records | stream / written | --writeback: stream / written |');
+  console.log('| fio | direct | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null | layer alone, records to dd | FUSE, no write records | stream / written | --writeback: stream / written |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.test} | ${r.mibs.direct.toFixed(0)} | ${pct(r, 'file')} | ${pct(r, 'null')} | ${pct(r, 'wb-file')} | ${pct(r, 'wb-null')} | ${pct(r, 'layer')} | ${pct(r, 'bare')} | ${r.streamRatio.toFixed(3)} | ${r.wbStreamRatio.toFixed(3)} |`);
