@@ -99,6 +99,8 @@ export async function startCapture(root: string, replica: string | undefined, ar
   return running;
 }
 
+export { until } from '../helpers/wait.js';
+
 /** Runs a command, failing the test with its output when it fails. */
 export function must(cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): string {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, encoding: 'utf8', maxBuffer: 1 << 28 });

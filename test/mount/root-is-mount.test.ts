@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tree.js';
 import { loopFs, requireLoop } from '../freeze/loop.js';
-import { fuseMountsAt, requireFuse, startCapture, verify } from './harness.js';
+import { fuseMountsAt, requireFuse, startCapture, until, verify } from './harness.js';
 
 /** The file system types mounted at exactly this path, bottom to top. */
 function mountsAt(path: string): string[] {
@@ -19,13 +19,6 @@ function mountsAt(path: string): string[] {
     .map((l) => l.split(' - ')[1]!.split(' ')[0]!);
 }
 
-async function until(what: string, ok: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 for (const how of ['SIGTERM', 'umount -l from outside', 'kill -9 of the capture'] as const) {
   test(`the disk mounted at ROOT stays mounted after ${how}`, async (t) => {
@@ -52,7 +45,7 @@ for (const how of ['SIGTERM', 'umount -l from outside', 'kill -9 of the capture'
         assert.ok(r.capture === 0 || r.capture === 143, `capture exit ${r.capture}: ${r.stderr}`);
       } else {
         run.capture.kill('SIGKILL');
-        await until('the layer has taken its mount away', () => fuseMountsAt(disk.dir).length === 0);
+        await until(() => fuseMountsAt(disk.dir).length === 0, 'the layer has taken its mount away');
         await new Promise((r) => setTimeout(r, 300)); // a late umount2 would come now
       }
       assert.deepEqual(mountsAt(disk.dir), ['ext4'], `only the FUSE mount went away (${how})`);

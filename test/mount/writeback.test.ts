@@ -8,15 +8,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { join } from 'node:path';
 import { RILL } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tree.js';
-import { must, requireFuse, requireTool, startCapture, verify } from './harness.js';
+import { must, requireFuse, requireTool, startCapture, until, verify } from './harness.js';
 
-async function until(what: string, ok: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * A python process that opens file, writes one piece each time next() is called (resolving once it
@@ -50,7 +43,7 @@ test('--writeback: a write reaches the replica while its file is still open (no 
     try {
       for (let i = 0; i < 3; i++) {
         writeSync(fd, `line ${i}\n`);
-        await until(`line ${i} is in the replica`, () => has(join(rep, 'log'), `line ${i}\n`));
+        await until(() => has(join(rep, 'log'), `line ${i}\n`), `line ${i} is in the replica`);
       }
     } finally {
       closeSync(fd);

@@ -56,14 +56,7 @@ export function background(args: string[], stdin: 'ignore' | 'pipe' | number = '
   return { child, stderr: () => err, exit };
 }
 
-/** Waits until cond() holds, polling; throws after timeoutMs naming what was awaited. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from '../helpers/wait.js';
 
 /** A shell command line running this checkout's rill (for --to). */
 export function rillLine(args: string): string {
