@@ -5,14 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { fchmodSync, futimesSync, chmodSync, chownSync, linkSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmdirSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync, writeSync, ftruncateSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tree.js';
-import { exchange, fuseMountsAt, must, requireFuse, requireTool, startCapture, verify } from './harness.js';
+import { exchange, fuseMountsAt, mountDirs, must, requireFuse, requireTool, startCapture, verify } from './harness.js';
 
 test('every kind of mutation through the mount replays to an identical replica', async (t) => {
   if (!requireFuse(t) || !requireTool(t, 'setfattr', 'attr') || !requireTool(t, 'python3')) return;
-  const { dir, cleanup } = tempDir('rill-mount-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
+  const { root, rep, cleanup } = mountDirs('rill-mount-');
   const run = await startCapture(root, rep);
   try {
     const p = (s: string) => join(root, s);

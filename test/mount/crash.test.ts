@@ -4,12 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { sh, q } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tree.js';
-import { fuseMountsAt, requireFuse, requireTool, startCapture, verify } from './harness.js';
+import { fuseMountsAt, mountDirs, requireFuse, requireTool, startCapture, verify } from './harness.js';
 
 const HOLDER = `
 import os, sys
@@ -27,10 +26,7 @@ except OSError as e:
 
 test('kill -9 of the capture unmounts: the next write fails, and a --scan resync repairs the replica', async (t) => {
   if (!requireFuse(t) || !requireTool(t, 'python3')) return;
-  const { dir, cleanup } = tempDir('rill-mount-crash-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
+  const { root, rep, cleanup } = mountDirs('rill-mount-crash-');
   const run = await startCapture(root, rep);
   try {
     writeFileSync(join(root, 'a'), 'captured');
@@ -60,10 +56,7 @@ test('kill -9 of the capture unmounts: the next write fails, and a --scan resync
 
 test('kill -9 of the FUSE layer: the capture exits 5 without an end record, and the mount is gone', async (t) => {
   if (!requireFuse(t)) return;
-  const { dir, cleanup } = tempDir('rill-mount-crash-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
+  const { root, rep, cleanup } = mountDirs('rill-mount-crash-');
   const run = await startCapture(root, rep);
   try {
     writeFileSync(join(root, 'a'), 'captured');

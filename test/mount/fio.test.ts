@@ -2,10 +2,7 @@
 // mount (buffered, O_DIRECT, and shared mmap), then `fio --verify_only` reads them back on the replica.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { tempDir } from '../helpers/tree.js';
-import { CACHES, must, requireFuse, requireTool, startCapture, verify } from './harness.js';
+import { CACHES, mountDirs, must, requireFuse, requireTool, startCapture, verify } from './harness.js';
 
 /** One fio job file's options for a directory. */
 function fioArgs(dir: string, name: string, extra: string[]): string[] {
@@ -24,10 +21,7 @@ const MODES: [string, string[]][] = [
 for (const [label, cache] of CACHES) {
   test(`fio random writes (4 jobs; buffered, O_DIRECT, mmap) verify on the replica${label}`, async (t) => {
     if (!requireFuse(t) || !requireTool(t, 'fio')) return;
-    const { dir, cleanup } = tempDir('rill-mount-fio-');
-    const root = join(dir, 'root');
-    const rep = join(dir, 'rep');
-    mkdirSync(root);
+    const { root, rep, cleanup } = mountDirs('rill-mount-fio-');
     const run = await startCapture(root, rep, cache);
     try {
       for (const [name, extra] of MODES) must('fio', fioArgs(root, name, extra));

@@ -1,10 +1,12 @@
 // Runs `rill capture --mount ROOT | rill replay REPLICA` as a user would, waits for the mount to
 // serve, stops it with a signal, and always leaves no mount behind (tests call cleanup in finally).
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RILL } from '../helpers/cli.js';
-import { isRoot, requireCapability } from '../helpers/tree.js';
+import { isRoot, requireCapability, tempDir } from '../helpers/tree.js';
 
 export const FUSE_BIN = fileURLToPath(new URL('../../native/fuse/build/rill-fuse', import.meta.url));
 
@@ -106,6 +108,23 @@ export function must(cmd: string, args: string[], opts: { cwd?: string; input?: 
   const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}${r.stdout}`);
   return r.stdout;
+}
+
+/** A fresh directory holding ROOT (made) and the name REPLICA (not made: replay makes it). */
+export function mountDirs(prefix: string): { dir: string; root: string; rep: string; cleanup: () => void } {
+  const { dir, cleanup } = tempDir(prefix);
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  return { dir, root, rep: join(dir, 'rep'), cleanup };
+}
+
+/** Stops a capture piped into replay with SIGTERM: 143, replay 0, and the replica identical to ROOT. */
+export async function stopAndVerify(run: Running, root: string, rep: string): Promise<void> {
+  const r = await run.stop();
+  assert.equal(r.capture, 143, r.stderr);
+  assert.equal(r.replay, 0, r.replayErr);
+  const v = verify(root, rep);
+  assert.equal(v.code, 0, v.out);
 }
 
 /** `rill verify A B` → its exit code and report. */

@@ -5,17 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/tree.js';
-import { requireFuse, requireTool, startCapture } from './harness.js';
+import { mountDirs, requireFuse, requireTool, startCapture } from './harness.js';
 
 test('suid/sgid are killed by an unprivileged write, truncate and O_TRUNC open, kept for root; the replica follows', async (t) => {
   if (!requireFuse(t) || !requireTool(t, 'setpriv', 'util-linux')) return;
-  const { dir, cleanup } = tempDir('rill-mount-killpriv-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
+  const { dir, root, rep, cleanup } = mountDirs('rill-mount-killpriv-');
   chmodSync(dir, 0o755);
   const run = await startCapture(root, rep);
   try {

@@ -3,17 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { makeTree, tempDir } from '../helpers/tree.js';
-import { requireFuse, startCapture, verify } from './harness.js';
+import { makeTree } from '../helpers/tree.js';
+import { mountDirs, requireFuse, startCapture, verify } from './harness.js';
 
 test('--scan-first: an existing tree and writes racing with the copy end identical in a new replica', async (t) => {
   if (!requireFuse(t)) return;
-  const { dir, cleanup } = tempDir('rill-mount-first-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
+  const { dir, root, rep, cleanup } = mountDirs('rill-mount-first-');
   makeTree(root, [
     { type: 'dir', path: 'a' },
     { type: 'dir', path: 'a/b' },

@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { join } from 'node:path';
 import { RILL } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tree.js';
-import { must, requireFuse, requireTool, startCapture, until, verify } from './harness.js';
+import { mountDirs, must, requireFuse, requireTool, startCapture, stopAndVerify, until } from './harness.js';
 
 
 /**
@@ -33,10 +33,7 @@ const has = (file: string, text: string): boolean => existsSync(file) && readFil
 
 test('--writeback: a write reaches the replica while its file is still open (no fsync, no close)', async (t) => {
   if (!requireFuse(t)) return;
-  const { dir, cleanup } = tempDir('rill-mount-wb-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
+  const { root, rep, cleanup } = mountDirs('rill-mount-wb-');
   const run = await startCapture(root, rep, ['--writeback', '--flush-every', '20ms']);
   try {
     const fd = openSync(join(root, 'log'), 'w');
@@ -48,11 +45,7 @@ test('--writeback: a write reaches the replica while its file is still open (no 
     } finally {
       closeSync(fd);
     }
-    const r = await run.stop();
-    assert.equal(r.capture, 143, r.stderr);
-    assert.equal(r.replay, 0, r.replayErr);
-    const v = verify(root, rep);
-    assert.equal(v.code, 0, v.out);
+    await stopAndVerify(run, root, rep);
   } finally {
     run.cleanup();
     cleanup();
@@ -93,10 +86,7 @@ test('--writeback: a bookmark holds what was written before it was asked for, an
 
 test('--writeback: stopping writes the cache back first, and waits for a file still open for writing', async (t) => {
   if (!requireFuse(t) || !requireTool(t, 'python3')) return;
-  const { dir, cleanup } = tempDir('rill-mount-wb-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
+  const { root, rep, cleanup } = mountDirs('rill-mount-wb-');
   const run = await startCapture(root, rep, ['--writeback', '--flush-every', '1h']);
   try {
     // writes, then keeps the file open a while after the capture was told to stop, writing once more

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tree.js';
-import { dumpEvents, fuseMountsAt, must, requireFuse, requireTool, startCapture, verify } from './harness.js';
+import { dumpEvents, fuseMountsAt, mountDirs, must, requireFuse, requireTool, startCapture, verify } from './harness.js';
 
 /**
  * Runs xattr calls with python's os module (no package needed) and reports each result: values and
@@ -47,10 +47,7 @@ const BINARY = Buffer.from([0x00, 0xff, 0x0a, 0x80, 0xc3, 0x28, 0x00, 0x01, 0xfe
 
 test('xattrs set, overwritten, removed and renamed through the mount replay exactly; failed calls fail and are not recorded', async (t) => {
   if (!requireFuse(t) || !requireTool(t, 'python3')) return;
-  const { dir, cleanup } = tempDir('rill-mount-xattr-');
-  const root = join(dir, 'root');
-  const rep = join(dir, 'rep');
-  mkdirSync(root);
+  const { root, rep, cleanup } = mountDirs('rill-mount-xattr-');
   const run = await startCapture(root, rep);
   try {
     const p = (s: string) => join(root, s);
