@@ -66,6 +66,8 @@ export class JournalWriter {
   private failure: unknown;
   private closed = false;
   private idle: NodeJS.Immediate | undefined;
+  /** The latest fsync asked for, and how many events had been appended then (sync() reuses it when none came since). */
+  private lastFsync: { out: SegmentOutput; appended: number; done: Promise<void> } | undefined;
   private readonly closing: Promise<void>[] = [];
   private readonly segmentBytes: number;
   private readonly segmentAgeMs: number;
@@ -210,7 +212,11 @@ export class JournalWriter {
   /** Writes the pending frame, fsyncs, and returns the durable position. */
   async sync(): Promise<Position | undefined> {
     this.usable();
-    if (this.out !== undefined) {
+    const last = this.lastFsync;
+    if (last !== undefined && last.out === this.out && last.appended === this.appended) {
+      // nothing appended since the fsync a commit asked for: that one covers this call too
+      await last.done;
+    } else if (this.out !== undefined) {
       this.flushNow();
       await this.fsyncLater();
     }
@@ -275,12 +281,15 @@ export class JournalWriter {
     const out = this.out!;
     const count = this.writtenCount;
     const pos = this.written;
-    return out.fsyncer.request().then(
+    const done = out.fsyncer.request().then(
       () => this.advance(count, pos),
       (err: unknown) => {
         throw this.fail(err);
       },
     );
+    // callers flush first: every event appended so far is in what this fsync covers
+    this.lastFsync = { out, appended: this.appended, done };
+    return done;
   }
 
   private advance(count: number, pos: Position | undefined): void {
