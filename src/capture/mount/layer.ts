@@ -20,6 +20,8 @@ export class NativeLayer {
   private readonly channel: ArenaChannel | undefined;
   private readonly commands: Writable;
   private nextToken = 1;
+  /** halt() was called: batches() ends (without waiting for the channel, which no longer flows). */
+  private halted = false;
   readonly exited: Promise<LayerExit>;
 
   constructor(exe: string, root: string, mountpoint: string | undefined, options: string[] = []) {
@@ -47,10 +49,17 @@ export class NativeLayer {
       return;
     }
     const decoder = new RecordDecoder();
-    for await (const chunk of this.records) {
-      const batch = decoder.push(chunk as Buffer);
-      if (batch.length > 0) yield batch;
+    try {
+      for await (const chunk of this.records) {
+        if (this.halted) return;
+        const batch = decoder.push(chunk as Buffer);
+        if (batch.length > 0) yield batch;
+      }
+    } catch (err) {
+      if (this.halted) return; // halt() destroyed the stream
+      throw err;
     }
+    if (this.halted) return;
     if (decoder.leftover > 0) throw new RillError('io', `the FUSE layer's last record is incomplete (${decoder.leftover} bytes): it died while writing it`);
   }
 
@@ -71,10 +80,11 @@ export class NativeLayer {
     this.commands.end();
   }
 
-  /** Stops reading records at once (the layer's writers block when the channel is full): nothing more goes in that cannot be recorded. */
+  /** Stops reading records at once (the layer's writers block when the channel is full) and ends batches(): nothing more goes in that cannot be recorded. */
   halt(): void {
+    this.halted = true;
     if (this.channel !== undefined) this.channel.halt();
-    else this.records.pause();
+    else this.records.destroy();
   }
 
   kill(): void {
@@ -180,6 +190,7 @@ class ArenaChannel {
   halt(): void {
     this.halted = true;
     this.socket.pause();
+    this.poke(); // batches() ends: a paused socket never says it ended
   }
 
   private resume(): void {
@@ -195,6 +206,7 @@ class ArenaChannel {
   async *batches(): AsyncGenerator<NativeRecord[]> {
     try {
       for (;;) {
+        if (this.halted) return;
         const batch = this.queue.shift();
         if (batch !== undefined) {
           for (const r of batch) this.queued -= r.payload.length + 64;
