@@ -1,7 +1,7 @@
 // Assembles one frame from record bytes without copying write payloads: small record bytes go into
 // an arena that only moves forward (so regions already handed out are never overwritten), large
 // payloads are referenced as they are, and the CRC is computed piece by piece.
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc.js';
 import { CODEC, FRAME_HEAD_BYTES, writeFrameHead } from './frame.js';
 import type { PayloadCompressor } from './compress.js';
 

@@ -1,6 +1,6 @@
 // Frame layout of the rill stream: the RFC 9277 signature, and frames = CBOR [codec, crc32, payload].
 // Writing uses one fixed 12-byte head; reading accepts any valid CBOR encoding of the same items.
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc.js';
 
 /** RFC 9277 stored-CBOR-sequence signature: tag 55800(tag 0x52494C4C ("RILL")("BOR")). */
 export const SIGNATURE = Buffer.from('d9d9f8da52494c4c43424f52', 'hex');
