@@ -137,7 +137,8 @@ static int fail(int code, const char *what, const char *path)
 	return code;
 }
 
-/* Options before ROOT: --writeback MS (page cache, flushed every MS), --dirty-max BYTES, --fsync-acks. */
+/* Options before ROOT: --writeback MS (page cache, flushed every MS), --dirty-max BYTES, --fsync-acks,
+ * --ring-fd FD (the payload ring Node made). */
 static int options(int *argc, char ***argv)
 {
 	while (*argc >= 3 && strncmp((*argv)[1], "--", 2) == 0) {
@@ -156,6 +157,8 @@ static int options(int *argc, char ***argv)
 			fs.writeback_ms = (long)v;
 		else if (strcmp((*argv)[1], "--dirty-max") == 0)
 			fs.dirty_max = v;
+		else if (strcmp((*argv)[1], "--ring-fd") == 0 && v > 2 && v < 1024)
+			fs.ring_fd = (int)v;
 		else
 			return -1;
 		(*argv)[2] = (*argv)[0];
@@ -168,7 +171,7 @@ static int options(int *argc, char ***argv)
 int main(int argc, char **argv)
 {
 	if (options(&argc, &argv) < 0 || argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: rill-fuse [--writeback MS [--dirty-max BYTES]] [--fsync-acks] ROOT [MOUNTPOINT]  (records on fd 3, commands on fd 0; started by rill capture --mount)\n");
+		fprintf(stderr, "usage: rill-fuse [--writeback MS [--dirty-max BYTES]] [--fsync-acks] [--ring-fd FD] ROOT [MOUNTPOINT]  (records on fd 3, commands on fd 0; started by rill capture --mount)\n");
 		return 2;
 	}
 #ifdef RILL_BENCH_NO_WRITE_RECORDS
@@ -183,6 +186,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rec_buffer_init();
+	if (fs.ring_fd > 0) {
+		int r = ring_init(fs.ring_fd);
+		if (r < 0)
+			fprintf(stderr, "rill-fuse: warning: cannot map the payload ring (fd %d): %s; all write data goes through the record channel\n", fs.ring_fd, strerror(-r));
+	}
 	fs.root_fd = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs.root_fd < 0)
 		return fail(5, "cannot open the root", argv[1]);

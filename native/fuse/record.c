@@ -102,9 +102,18 @@ int rec_emit(int op, uint16_t flags, uint64_t a, uint64_t b, const struct rec_st
 		iov[cnt++] = (struct iovec){ lens[i], 4 };
 		iov[cnt++] = (struct iovec){ (void *)strs[i].p, strs[i].n };
 	}
-	if (plen > 0)
+	int ring = op == REC_WRITE && ring_takes(plen);
+	if (ring) {
+		fixed[6] |= REC_F_RING & 0xff;
+		fixed[7] |= REC_F_RING >> 8;
+		put32(fixed, (uint32_t)(total - plen));
+		put64(fixed + 24, plen);
+	} else if (plen > 0) {
 		iov[cnt++] = (struct iovec){ (void *)payload, plen };
+	}
 	pthread_mutex_lock(&out);
+	if (ring)
+		put64(fixed + 32, ring_put(payload, plen));
 	int r = write_all(iov, cnt);
 	pthread_mutex_unlock(&out);
 	if (r < 0)

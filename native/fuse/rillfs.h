@@ -21,11 +21,11 @@
  *   4      1    op       REC_* below
  *   5      1    nstr     number of strings that follow the fixed part (0..2)
  *   6      2    flags    rename: RENAME_NOREPLACE=1, RENAME_EXCHANGE=2; any: 0x8000 = the (first)
- *                         path names a directory
+ *                         path names a directory; WRITE: 0x4000 = the data is in the payload ring
  *   8      8    time     CLOCK_REALTIME ns when the record was made
  *   16     8    a        op-specific number (offset, mode, uid, atime, token ...)
  *   24     8    b        op-specific number (size, length, rdev, gid, mtime ...)
- *   32     8    c        spare (0)
+ *   32     8    c        WRITE with 0x4000: the data's position in the payload ring; else 0
  *   40     ...  nstr times: u32 byte length, then the bytes (a root-relative path, a symlink
  *               target or an xattr name; no NUL terminator, '' is the root)
  *   ...    ...  payload: the rest of the record (write data, xattr value)
@@ -34,6 +34,7 @@
  *   MKDIR        path             mode     -        -
  *   CREATE       path             mode     -        -
  *   WRITE        path             offset   -        data
+ *   WRITE|0x4000 path             offset   length   -       (data: payload ring, position c)
  *   TRUNCATE     path             size     -        -
  *   PUNCH        path             offset   length   -
  *   SYMLINK      path, target     -        -        -
@@ -54,6 +55,14 @@
  *                                                             the backing tree, below the mount)
  *   LOST         path             errno    -                 (a mutation succeeded but its path could
  *                                                             not be named: replica needs a --scan resync)
+ *
+ * Payload ring (--ring-fd FD: shared memory Node made, a memfd): RING_HEAD bytes of header, then
+ * the data area of the rest's size S. Header: u64 `consumed` at 0, written by Node: every payload
+ * ending at or before this position has been written out and its room may be reused. Positions
+ * only grow; a payload at position p lies at data[p % S] for its whole length (never cut at the end:
+ * the layer skips to the next multiple of S instead). The layer puts write data of RING_MIN bytes or
+ * more there, in record order, before the WRITE record that points at it is on the channel, and
+ * waits while the ring lacks room. Without --ring-fd every payload is inline.
  *
  * Commands (Node -> native, fd 0), text lines:
  *   "P TOKEN\n"  pause: new mutations wait, in-flight ones finish; times are flushed; then MARK(TOKEN, 1)
@@ -89,6 +98,7 @@ enum rec_op {
 
 #define REC_FIXED 40
 #define REC_F_DIR 0x8000
+#define REC_F_RING 0x4000
 
 /* A name of an inode: (parent, name). Directories have one; files may have several (hard links). */
 struct name {
@@ -123,6 +133,7 @@ struct rillfs {
 	struct fuse_session *se;
 	int mount_id;          /* our mount in /proc/self/mountinfo (-1: unknown) */
 	int fsync_acks;        /* --fsync-acks: an fsync returns once Node says its COMMIT is durable */
+	int ring_fd;           /* --ring-fd: the payload ring's memfd (0: none) */
 };
 
 extern struct rillfs fs;
@@ -158,6 +169,13 @@ void pause_mutations(void);
 void resume_mutations(void);
 void *command_thread(void *arg);
 void *flusher_thread(void *arg);
+
+/* ring.c: the payload ring shared with Node (--ring-fd) */
+#define RING_HEAD 4096          /* header bytes before the data: u64 consumed at 0, written by Node */
+#define RING_MIN (32 * 1024)    /* smaller write data goes on the channel, inline */
+int ring_init(int fd);
+int ring_takes(size_t n);       /* there is a ring and a payload of n bytes goes into it */
+uint64_t ring_put(const void *p, size_t n); /* under the channel lock: copies in (waiting for room), returns the position */
 
 /* record.c: records on the pipe */
 struct rec_str { const char *p; size_t n; };

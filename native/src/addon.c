@@ -18,6 +18,8 @@ napi_value rill_flock_exclusive(napi_env, napi_callback_info);
 napi_value rill_freeze_fs(napi_env, napi_callback_info);
 napi_value rill_thaw_fs(napi_env, napi_callback_info);
 napi_value rill_sync_fs(napi_env, napi_callback_info);
+napi_value rill_ring_create(napi_env, napi_callback_info);
+napi_value rill_ring_release(napi_env, napi_callback_info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -38,6 +40,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"freezeFs", NULL, rill_freeze_fs, NULL, NULL, NULL, napi_default, NULL},
     {"thawFs", NULL, rill_thaw_fs, NULL, NULL, NULL, napi_default, NULL},
     {"syncFs", NULL, rill_sync_fs, NULL, NULL, NULL, napi_default, NULL},
+    {"ringCreate", NULL, rill_ring_create, NULL, NULL, NULL, napi_default, NULL},
+    {"ringRelease", NULL, rill_ring_release, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -318,6 +318,7 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
     await server?.close();
     layer.kill();
     const exit = await layer.exited;
+    layer.dispose();
     // the layer unmounts itself; a mount still there (it was killed) is detached here
     if (fuseMountAt(mountpoint)?.fstype === 'fuse.rill') detach(mountpoint);
     if (exit.code !== 0 && exit.code !== null && stoppedBy === 'unmounted' && journalFailure === undefined) o.log(`the FUSE layer exited with code ${exit.code}`);

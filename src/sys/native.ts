@@ -32,6 +32,10 @@ export interface NativeSys {
   thawFs(fd: number): void;
   /** syncfs(2): writes back everything dirty of the file system holding fd. */
   syncFs(fd: number): void;
+  /** A memfd of `bytes` (close-on-exec) and its shared mapping: capture --mount's payload ring (src/capture/mount/ring.ts). */
+  ringCreate(bytes: number): { fd: number; memory: ArrayBuffer };
+  /** Stores the ring's `consumed` position and wakes the layer when it waits for room. */
+  ringRelease(memory: ArrayBuffer, consumed: number): void;
 }
 
 const require = createRequire(import.meta.url);

@@ -9,6 +9,8 @@
 // instead of 6%, likely cache and TLB misses on pages just faulted in): reading 1 GiB of 1 MiB
 // records into fresh 8 MiB arenas cost about 2.5 times the CPU of reading it into reused ones.
 
+import { anyRing, ringOf } from './ring.js';
+
 /** Arenas kept for reuse at most (idle memory: this many times the arena size). */
 const FREE_MAX = 3;
 /** Retired arenas tracked at most: beyond it the oldest is left to the garbage collector (an output that never reports). */
@@ -63,15 +65,29 @@ export class ArenaPool {
 
 /**
  * The output has written these pieces (in the order they were produced): frees the arenas older
- * than the newest arena any of them is a view of. Pieces that are no arena's are ignored. (One
- * output carries one channel's records: the newest piece speaks for its pool.)
+ * than the newest arena any of them is a view of, and the payload ring's room up to the newest ring
+ * piece among them (ring.ts). Pieces that are neither's are ignored. (One output carries one
+ * channel's records: the newest piece speaks for its pool.)
  */
 export function arenaPiecesWritten(pieces: readonly Uint8Array[]): void {
-  for (let i = pieces.length - 1; i >= 0; i--) {
-    const o = owners.get(pieces[i]!.buffer);
-    if (o !== undefined) {
-      o.pool.release(o.n);
-      return;
+  let arenaDone = false;
+  let ringDone = !anyRing();
+  for (let i = pieces.length - 1; i >= 0 && !(arenaDone && ringDone); i--) {
+    const p = pieces[i]!;
+    if (!arenaDone) {
+      const o = owners.get(p.buffer);
+      if (o !== undefined) {
+        o.pool.release(o.n);
+        arenaDone = true;
+        continue;
+      }
+    }
+    if (!ringDone) {
+      const ring = ringOf(p);
+      if (ring !== undefined) {
+        ring.written(p);
+        ringDone = true;
+      }
     }
   }
 }

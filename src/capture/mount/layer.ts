@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { RillError } from '../../errors.js';
-import { RecordArena, RecordDecoder, REC, type NativeRecord } from './records.js';
+import { F_RING, RecordArena, RecordDecoder, REC, type NativeRecord } from './records.js';
+import { PayloadRing } from './ring.js';
 
 export interface LayerExit {
   code: number | null;
@@ -24,11 +25,22 @@ export class NativeLayer {
   private halted = false;
   readonly exited: Promise<LayerExit>;
 
+  /** Where large write data comes through (undefined: all of it on the channel). */
+  private readonly ring: PayloadRing | undefined;
+
   constructor(exe: string, root: string, mountpoint: string | undefined, options: string[] = []) {
-    const args = [...options, ...(mountpoint === undefined ? [root] : [root, mountpoint])];
-    this.child = spawn(exe, args, { stdio: ['pipe', 'ignore', 'inherit', 'pipe'] });
+    this.ring = PayloadRing.create();
+    const ringArgs = this.ring === undefined ? [] : ['--ring-fd', '4'];
+    const args = [...options, ...ringArgs, ...(mountpoint === undefined ? [root] : [root, mountpoint])];
+    const stdio: ('pipe' | 'ignore' | 'inherit' | number)[] = ['pipe', 'ignore', 'inherit', 'pipe'];
+    if (this.ring !== undefined) stdio.push(this.ring.fd!);
+    try {
+      this.child = spawn(exe, args, { stdio });
+    } finally {
+      this.ring?.closeFd(); // the layer has its own
+    }
     this.records = this.child.stdio[3] as Readable;
-    this.channel = ArenaChannel.take(this.records);
+    this.channel = ArenaChannel.take(this.records, this.ring);
     this.commands = this.child.stdin!;
     this.commands.on('error', () => {}); // the layer died: its exit says why
     this.exited = new Promise((resolve) => {
@@ -48,7 +60,7 @@ export class NativeLayer {
       yield* this.channel.batches();
       return;
     }
-    const decoder = new RecordDecoder();
+    const decoder = new RecordDecoder(this.ring);
     try {
       for await (const chunk of this.records) {
         if (this.halted) return;
@@ -90,6 +102,11 @@ export class NativeLayer {
   kill(): void {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
+
+  /** After the last record was taken: the ring is no longer looked up (its memory goes with its last view). */
+  dispose(): void {
+    this.ring?.dispose();
+  }
 }
 
 export const isMark = (r: NativeRecord): boolean => r.op === REC.mark;
@@ -97,6 +114,8 @@ export const isReady = (r: NativeRecord): boolean => r.op === REC.ready;
 
 /** Records waiting for the consumer before reading stops (backpressure: the layer's writers then block). Kept small: what is read but not yet in the journal is lost with it if the capture dies (or the journal disk is full), with the channel's 1-2 MiB. */
 const QUEUE_BYTES = 1024 * 1024;
+/** What a record read counts against QUEUE_BYTES: its data is Node's memory unless it lies in the payload ring (which bounds it itself). */
+const queuedBytes = (r: NativeRecord): number => ((r.flags & F_RING) !== 0 ? 64 : r.payload.length + 64);
 /** A read of less than this that emptied the channel is followed by a pause of PACE_MS before the next (see ArenaChannel.onRead). */
 const PACE_BYTES = 64 * 1024;
 const PACE_MS = 1;
@@ -108,7 +127,7 @@ const PACE_MS = 1;
  * made is replaced by one on the same handle (taken before the event loop could read from it).
  */
 class ArenaChannel {
-  private readonly arena = new RecordArena();
+  private readonly arena: RecordArena;
   private readonly queue: NativeRecord[][] = [];
   private queued = 0;
   /** Reading stopped: the consumer is behind. */
@@ -122,17 +141,18 @@ class ArenaChannel {
   private readonly socket: Socket;
 
   /** Takes over spawn's socket of the channel; undefined when this Node's socket cannot be taken (then it stays a stream). */
-  static take(stream: Readable): ArenaChannel | undefined {
+  static take(stream: Readable, ring: PayloadRing | undefined): ArenaChannel | undefined {
     const old = stream as Socket & { _handle?: { useUserBuffer?: unknown } | null };
     const handle = old._handle;
     if (!(old instanceof Socket) || handle == null || typeof handle.useUserBuffer !== 'function') return undefined;
     old._handle = null; // so destroying it below does not close the handle
-    const ch = new ArenaChannel(handle);
+    const ch = new ArenaChannel(handle, ring);
     old.destroy();
     return ch;
   }
 
-  private constructor(handle: object) {
+  private constructor(handle: object, ring: PayloadRing | undefined) {
+    this.arena = new RecordArena(undefined, ring);
     this.socket = new Socket({
       handle,
       readable: true,
@@ -152,11 +172,14 @@ class ArenaChannel {
 
   /** n bytes came; drained: fewer than there was room for (the channel is empty). */
   private onRead(n: number, drained: boolean): boolean {
+    /** What the read brought: its bytes, and the write data it points at in the payload ring. */
+    let brought = n;
     try {
       const records = this.arena.filled(n);
       if (records.length > 0) {
         this.queue.push(records);
-        for (const r of records) this.queued += r.payload.length + 64;
+        for (const r of records) this.queued += queuedBytes(r);
+        for (const r of records) if ((r.flags & F_RING) !== 0) brought += r.payload.length;
         this.poke();
       }
     } catch (err) {
@@ -171,7 +194,7 @@ class ArenaChannel {
       this.paused = true; // until the consumer has taken half of it
       return false;
     }
-    if (drained && n < PACE_BYTES) {
+    if (drained && brought < PACE_BYTES) {
       // Records trickling in a few per read cost a wakeup, a read, a writev and a turn of the event
       // loop each few; a millisecond's pause lets them gather in the channel (1 MiB) and go through
       // as a larger batch (random 4 KiB writes: ~12% less CPU, measured through noise). The channel
@@ -209,7 +232,7 @@ class ArenaChannel {
         if (this.halted) return;
         const batch = this.queue.shift();
         if (batch !== undefined) {
-          for (const r of batch) this.queued -= r.payload.length + 64;
+          for (const r of batch) this.queued -= queuedBytes(r);
           if (this.paused && this.queued < QUEUE_BYTES / 2) {
             this.paused = false;
             this.resume();

@@ -1,6 +1,7 @@
 // The native layer's records (native/fuse/rillfs.h documents the byte format) decoded from the
 // pipe's bytes. Byte handling only: no file-system access, no stream vocabulary.
 import { ArenaPool } from './arena.js';
+import type { PayloadRing } from './ring.js';
 
 /** Record kinds, numbered as in rillfs.h's enum rec_op. */
 export const REC = {
@@ -9,6 +10,8 @@ export const REC = {
 } as const;
 
 export const FIXED = 40;
+/** WRITE flag: the data is in the payload ring (position in field c, length in b; ring.ts). */
+export const F_RING = 0x4000;
 
 /** One record as the native layer wrote it. */
 export interface NativeRecord {
@@ -20,7 +23,7 @@ export interface NativeRecord {
   b: bigint;
   /** Paths, symlink targets and xattr names, as bytes. */
   strs: Buffer[];
-  /** Write data or an xattr value: a view of the bytes read from the pipe (RecordArena's memory is reused only once the output has written what came before: arena.ts; RecordDecoder's never). */
+  /** Write data or an xattr value: a view of the bytes read from the pipe (RecordArena's memory is reused only once the output has written what came before: arena.ts; RecordDecoder's never), or of the payload ring (reused once written: ring.ts). */
   payload: Buffer;
 }
 
@@ -35,6 +38,9 @@ export class RecordDecoder {
   private pendingBytes = 0;
   /** That record's length, once its first 4 bytes are in (0 before). */
   private len = 0;
+
+  /** ring: where WRITE records with F_RING have their data. */
+  constructor(private readonly ring?: PayloadRing) {}
 
   /** Whole records in these bytes (and the ones before them); an incomplete tail waits for the next push. */
   push(chunk: Buffer): NativeRecord[] {
@@ -57,7 +63,7 @@ export class RecordDecoder {
       this.pendingBytes += take;
       at += take;
       if (this.pendingBytes < this.len) return out;
-      out.push(parse(Buffer.concat(this.pending, this.pendingBytes)));
+      out.push(parse(Buffer.concat(this.pending, this.pendingBytes), this.ring));
       this.pending = [];
       this.pendingBytes = 0;
       this.len = 0;
@@ -65,7 +71,7 @@ export class RecordDecoder {
     while (chunk.length - at >= 4) {
       const len = lengthAt(chunk, at, this.pendingBytes);
       if (chunk.length - at < len) break;
-      out.push(parse(chunk.subarray(at, at + len)));
+      out.push(parse(chunk.subarray(at, at + len), this.ring));
       at += len;
     }
     if (at < chunk.length) {
@@ -108,8 +114,8 @@ export class RecordArena {
   /** Bytes handed out before this arena (for messages). */
   private base = 0;
 
-  /** pool: where arenas come from and go back to once the output wrote them (arena.ts). */
-  constructor(private readonly pool = new ArenaPool(ARENA_BYTES)) {
+  /** pool: where arenas come from and go back to once the output wrote them (arena.ts); ring: where WRITE records with F_RING have their data. */
+  constructor(private readonly pool = new ArenaPool(ARENA_BYTES), private readonly ring?: PayloadRing) {
     this.arena = pool.take();
     this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.length);
   }
@@ -149,7 +155,7 @@ export class RecordArena {
       const len = view.getUint32(at, true);
       if (len < FIXED) lengthAt(buf, at, this.base); // throws, saying where
       if (this.end - at < len) break;
-      out.push(parseIn(buf, view, at, len));
+      out.push(parseIn(buf, view, at, len, this.ring));
       at += len;
     }
     this.start = at;
@@ -182,12 +188,12 @@ function lengthAt(buf: Buffer, at: number, pos: number): number {
   return len;
 }
 
-function parse(r: Buffer): NativeRecord {
-  return parseIn(r, new DataView(r.buffer, r.byteOffset, r.length), 0, r.length);
+function parse(r: Buffer, ring: PayloadRing | undefined): NativeRecord {
+  return parseIn(r, new DataView(r.buffer, r.byteOffset, r.length), 0, r.length, ring);
 }
 
 /** The record of len bytes at buf[start] (view: a DataView of buf's bytes); strings and payload are views of buf. */
-function parseIn(buf: Buffer, view: DataView, start: number, len: number): NativeRecord {
+function parseIn(buf: Buffer, view: DataView, start: number, len: number, ring: PayloadRing | undefined): NativeRecord {
   const end = start + len;
   const nstr = buf[start + 5]!;
   const strs: Buffer[] = [];
@@ -198,14 +204,17 @@ function parseIn(buf: Buffer, view: DataView, start: number, len: number): Nativ
     at += 4 + n;
   }
   if (at > end || strs.length < nstr) throw new Error(`native record of ${len} bytes holds strings past its end`);
+  const op = buf[start + 4]!;
+  const flags = view.getUint16(start + 6, true);
+  const b = view.getBigUint64(start + 24, true);
+  let payload: Buffer;
+  if ((flags & F_RING) !== 0 && op === REC.write) {
+    if (ring === undefined) throw new Error('native WRITE record has its data in a payload ring, but there is none');
+    if (at !== end) throw new Error(`native WRITE record with its data in the payload ring carries ${end - at} bytes more`);
+    payload = ring.payload(Number(view.getBigUint64(start + 32, true)), Number(b));
+  } else {
+    payload = buf.subarray(at, end);
+  }
   // DataView's 64-bit reads make one bigint each (Buffer#readBigUInt64LE makes four)
-  return {
-    op: buf[start + 4]!,
-    flags: view.getUint16(start + 6, true),
-    time: view.getBigUint64(start + 8, true),
-    a: view.getBigUint64(start + 16, true),
-    b: view.getBigUint64(start + 24, true),
-    strs,
-    payload: buf.subarray(at, end),
-  };
+  return { op, flags, time: view.getBigUint64(start + 8, true), a: view.getBigUint64(start + 16, true), b, strs, payload };
 }

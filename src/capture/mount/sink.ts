@@ -67,19 +67,19 @@ export async function withSink(o: SinkOptions, header: HeaderInit, body: (put: P
     const gauge = o.journalMax === undefined ? undefined : new JournalGauge(o.journal, o.journalMax, o.onFull, o.stopping);
     await body((events) => {
       let bytes = 0;
-      let data: Buffer | undefined;
+      const data: Buffer[] = [];
       for (const e of events) {
         w.append(e);
         if (e.type === 'write') {
           bytes += e.data.length + 64;
-          data = e.data;
+          data.push(e.data);
         } else {
           bytes += 64;
         }
       }
-      // the journal keeps nothing of an event once append returns: the record channel's arenas
-      // read before this write's are free (arena.ts)
-      if (data !== undefined) arenaPiecesWritten([data]);
+      // the journal keeps nothing of an event once append returns: the record channel's arenas and
+      // the payload ring's room read up to here are free (arena.ts, ring.ts)
+      if (data.length > 0) arenaPiecesWritten(data);
       return gauge?.added(bytes);
     }, async () => void (await w.sync()));
     w.endStream();
