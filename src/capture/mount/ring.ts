@@ -40,8 +40,13 @@ export class PayloadRing {
   static create(env = process.env.RILL_RING_BYTES): PayloadRing | undefined {
     const bytes = env === undefined || env === '' ? RING_BYTES : Number(env);
     if (!Number.isSafeInteger(bytes) || bytes <= 0) return undefined;
-    const { fd, memory } = sys.ringCreate(RING_HEAD + Math.max(bytes, 128 * 1024));
-    return new PayloadRing(fd, memory);
+    let made: { fd: number; memory: ArrayBuffer };
+    try {
+      made = sys.ringCreate(RING_HEAD + Math.max(bytes, 128 * 1024));
+    } catch {
+      return undefined; // no memfd here (or no memory for it): the channel carries all the data, as it did before the ring
+    }
+    return new PayloadRing(made.fd, made.memory);
   }
 
   closeFd(): void {
