@@ -6,10 +6,12 @@
  *
  * Called under record.c's channel lock only, so positions are handed out in record order. When the
  * ring is full (Node behind), the writer waits for Node to move `consumed` on: backpressure as on
- * the channel. If Node dies meanwhile, the command thread sees fd 0 end and the layer exits. */
+ * the channel. If Node dies meanwhile, its end of the channel closes: the waiting writer ends the
+ * layer (rec_fatal; the command thread cannot: its shutdown waits for this very write). */
 #include "rillfs.h"
 #include <errno.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,6 +61,10 @@ uint64_t ring_put(const void *p, size_t n)
 		if (pos + n - __atomic_load_n(consumed, __ATOMIC_SEQ_CST) <= ring_size)
 			break;
 		syscall(SYS_futex, waiting, FUTEX_WAIT, 1, &most, NULL, 0);
+		/* Node died (its end of the channel closed): it will never free room */
+		struct pollfd pf = { fs.rec_fd, 0, 0 };
+		if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR)))
+			rec_fatal("rill capture went away while a write waited for room in the payload ring", EPIPE);
 	}
 	memcpy(ring_mem + RING_HEAD + pos % ring_size, p, n);
 	produced = pos + n;

@@ -18,7 +18,8 @@ import { LiveFilter } from './mount/filter.js';
 import { NativeLayer } from './mount/layer.js';
 import { clearMountpoint, detach, fuseMountAt } from './mount/mounts.js';
 import { nativeFuse } from './mount/native.js';
-import { REC, type NativeRecord } from './mount/records.js';
+import { F_RING, REC, type NativeRecord } from './mount/records.js';
+import { ringOf } from './mount/ring.js';
 import { withSink, type Put } from './mount/sink.js';
 import { newlyIncluded } from './mount/rescan.js';
 import { bytesToPath } from '../stream/path.js';
@@ -253,7 +254,10 @@ export async function mountCapture(o: MountCaptureOptions): Promise<MountCapture
     if (e === undefined) throw new RillError('io', `the FUSE layer sent an unknown record kind ${r.op}`);
     const isDir = (r.flags & REC_F_DIR) !== 0;
     const kept = filter.apply(e, isDir);
-    if (kept === undefined) return;
+    if (kept === undefined) {
+      if ((r.flags & F_RING) !== 0) ringOf(r.payload)?.dropped(r.payload);
+      return;
+    }
     if (kept.type === 'rename' && kept.exchange === true) for (const one of exchangeAsRenames(kept, ++exchanges)) stage(one);
     else stage(kept);
   };

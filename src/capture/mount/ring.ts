@@ -27,6 +27,8 @@ export class PayloadRing {
   /** End position of the last payload handed out. */
   private last = 0;
   private consumed = 0;
+  /** Ends of payloads no event carries (filtered out): free once everything before them is. */
+  private readonly drop = new Set<number>();
 
   private constructor(fd: number, memory: ArrayBuffer) {
     this.fd = fd;
@@ -67,6 +69,7 @@ export class PayloadRing {
 
   /** piece (a view of this ring) has been written: it and every payload before it are free. */
   written(piece: Uint8Array): void {
+    if (piece.buffer !== this.memory) return;
     const start = piece.byteOffset;
     const end = start + piece.length;
     const out = this.out;
@@ -84,12 +87,35 @@ export class PayloadRing {
     if (i >= out.length) return; // not a payload out now (written twice, or not ours)
     if (freeTo >= this.first) {
       this.consumed = out[freeTo + 2]!;
-      sys.ringRelease(this.memory, this.consumed);
       this.first = freeTo + 3;
+      this.skipDropped();
+      sys.ringRelease(this.memory, this.consumed);
     }
     if (this.first > 3000 && this.first * 2 > out.length) {
       this.out = out.slice(this.first);
       this.first = 0;
+    }
+  }
+
+
+  /** payload (handed out by payload()) will never be written: its room is free once all before it is. */
+  dropped(payload: Uint8Array): void {
+    const out = this.out;
+    for (let i = this.first; i < out.length; i += 3) {
+      if (out[i] === payload.byteOffset && out[i + 1] === payload.length) {
+        this.drop.add(out[i + 2]!);
+        break;
+      }
+    }
+    const before = this.consumed;
+    this.skipDropped();
+    if (this.consumed !== before) sys.ringRelease(this.memory, this.consumed);
+  }
+
+  private skipDropped(): void {
+    while (this.first < this.out.length && this.drop.delete(this.out[this.first + 2]!)) {
+      this.consumed = this.out[this.first + 2]!;
+      this.first += 3;
     }
   }
 
