@@ -78,6 +78,22 @@ async function startLayer(root: string, bare: boolean): Promise<Capture> {
   };
 }
 
+/**
+ * sync, then wait (at most 60 s) until the kernel has no more than 64 MiB dirty or under writeback:
+ * fio's end_fsync includes writing its data to the disk, and this VM's disk sometimes flushes at a
+ * third of its usual speed for a while; a pass starting behind another's writeback measured that.
+ */
+async function quiesce(): Promise<void> {
+  spawnSync('sync');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const info = readFileSync('/proc/meminfo', 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    if (kib('Dirty') + kib('Writeback') < 65536 || Date.now() > deadline) return;
+    await sleep(200);
+  }
+}
+
 /** fio's write bandwidth in MiB/s and bytes written. */
 function fio(dir: string, name: string, rw: string, bs: string, size: string): { mibs: number; bytes: number } {
   const r = spawnSync('fio', [`--name=${name}`, `--directory=${dir}`, `--rw=${rw}`, `--bs=${bs}`, `--size=${size}`, '--numjobs=2', '--ioengine=psync', '--end_fsync=1', '--group_reporting', '--output-format=json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -97,7 +113,7 @@ type Mode = (typeof MODES)[number];
  * the second unmeasured, the third measured as the figure (a capture that has been running: the
  * service's steady state). Files are removed and synced between them; direct gets the same sequence.
  */
-interface Row { test: string; mibs: Record<Mode, number>; cold: Record<Mode, number>; streamRatio: number; wbStreamRatio: number }
+interface Row { test: string; mibs: Record<Mode, number>; cold: Record<Mode, number>; all: Record<Mode, number[]>; allCold: Record<Mode, number[]>; streamRatio: number; wbStreamRatio: number }
 
 async function serve(mode: Mode, root: string, out: string): Promise<Capture | undefined> {
   if (mode === 'direct') return undefined;
@@ -115,7 +131,7 @@ async function overhead(name: string, rw: string, bs: string, size: string): Pro
       const root = join(base, 'root');
       rmSync(root, { recursive: true, force: true });
       mkdirSync(root, { recursive: true });
-      spawnSync('sync');
+      await quiesce();
       const out = join(base, 'stream.rill');
       const cap = await serve(mode, root, out);
       let r = { mibs: 0, bytes: 0 };
@@ -123,7 +139,7 @@ async function overhead(name: string, rw: string, bs: string, size: string): Pro
       for (let pass = 0; pass < 3; pass++) {
         if (pass > 0) {
           for (const f of readdirSync(root)) rmSync(join(root, f));
-          spawnSync('sync');
+          await quiesce();
         }
         r = fio(root, name, rw, bs, size);
         written += r.bytes;
@@ -137,7 +153,7 @@ async function overhead(name: string, rw: string, bs: string, size: string): Pro
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const meds = (xs: Record<Mode, number[]>) => Object.fromEntries(MODES.map((m) => [m, med(xs[m])])) as Record<Mode, number>;
-  return { test: name, mibs: meds(runs), cold: meds(colds), streamRatio, wbStreamRatio };
+  return { test: name, mibs: meds(runs), cold: meds(colds), all: runs, allCold: colds, streamRatio, wbStreamRatio };
 }
 
 /** Lag from write() returning to the block being in the replica file. */
@@ -201,6 +217,8 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|');
   const cold = (r: Row, m: Mode) => `${r.cold[m].toFixed(0)} (${((r.cold[m] / r.cold.direct) * 100).toFixed(0)}%)`;
   for (const r of rows) console.log(`| ${r.test} | ${r.cold.direct.toFixed(0)} | ${cold(r, 'file')} | ${cold(r, 'null')} | ${cold(r, 'wb-file')} | ${cold(r, 'wb-null')} |`);
+  console.log('\nevery run, MiB/s (running a while; just started in brackets)');
+  for (const r of rows) for (const m of MODES) console.log(`${r.test} ${m}: ${r.all[m].map((v, i) => `${v.toFixed(0)} (${r.allCold[m][i]!.toFixed(0)})`).join(', ')}`);
   const lags = { exact: await lag(), writeback: await lag(['--writeback']) };
   for (const [mode, l] of Object.entries(lags)) {
     console.log(`\nend-to-end lag (${mode}; write() returned -> block in the replica), ${l.n} writes of 4 KiB at ~200/s: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`);
