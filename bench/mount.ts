@@ -79,12 +79,23 @@ async function startLayer(root: string, bare: boolean): Promise<Capture> {
 }
 
 /**
- * sync, then wait (at most 60 s) until the kernel has no more than 64 MiB dirty or under writeback:
- * fio's end_fsync includes writing its data to the disk, and this VM's disk sometimes flushes at a
- * third of its usual speed for a while; a pass starting behind another's writeback measured that.
+ * sync, drop the clean page cache, then wait (at most 60 s) until the kernel has no more than 64 MiB
+ * dirty or under writeback: fio's end_fsync includes writing its data to the disk, and this VM's
+ * disk sometimes flushes at a third of its usual speed for a while; a pass starting behind
+ * another's writeback measured that. Why the drop: on this VM, page cache in memory not used
+ * lately costs the host a fault per page (writing 6 GiB into new files: the first GiB 0.15 s of
+ * system time, the sixth 2.1 s; after a drop 0.1-0.4 s each), so without it a mode was charged for
+ * how much memory the passes before it had touched (a capture's stream file touches a third copy).
  */
+let warnedDrop = false;
 async function quiesce(): Promise<void> {
   spawnSync('sync');
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+  } catch (e) {
+    if (!warnedDrop) console.error(`bench: cannot drop the page cache (${(e as Error).message}): figures depend on the order of the passes`);
+    warnedDrop = true;
+  }
   const deadline = Date.now() + 60_000;
   for (;;) {
     const info = readFileSync('/proc/meminfo', 'utf8');
@@ -94,16 +105,27 @@ async function quiesce(): Promise<void> {
   }
 }
 
-/** fio's write bandwidth in MiB/s and bytes written. */
-function fio(dir: string, name: string, rw: string, bs: string, size: string): { mibs: number; bytes: number } {
-  const r = spawnSync('fio', [`--name=${name}`, `--directory=${dir}`, `--rw=${rw}`, `--bs=${bs}`, `--size=${size}`, '--numjobs=2', '--ioengine=psync', '--end_fsync=1', '--group_reporting', '--output-format=json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+/**
+ * fio's write bandwidth in MiB/s and bytes written (its 2 jobs together). With `copyTo`, a third job
+ * writes as many bytes again, sequentially in 1 MiB writes and without fsync, into that directory
+ * meanwhile: what a stream file on the same disk costs the application without FUSE ('copy').
+ */
+function fio(dir: string, name: string, rw: string, bs: string, size: string, copyTo?: string): { mibs: number; bytes: number } {
+  const app = [`--name=${name}`, `--directory=${dir}`, `--rw=${rw}`, `--bs=${bs}`, `--size=${size}`, '--numjobs=2', '--ioengine=psync', '--end_fsync=1'];
+  const copy = copyTo === undefined ? [] : ['--name=stream', `--directory=${copyTo}`, '--rw=write', '--bs=1m', `--size=${2 * Number.parseInt(size, 10)}${size.replace(/^\d+/, '')}`, '--numjobs=1', '--ioengine=psync'];
+  const r = spawnSync('fio', ['--output-format=json', ...app, ...copy], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`fio failed: ${r.stderr}`);
-  const job = (JSON.parse(r.stdout) as { jobs: { write: { bw_bytes: number; io_bytes: number } }[] }).jobs[0]!;
-  return { mibs: job.write.bw_bytes / 1048576, bytes: job.write.io_bytes };
+  const jobs = (JSON.parse(r.stdout) as { jobs: { jobname: string; write: { bw_bytes: number; io_bytes: number } }[] }).jobs.filter((j) => j.jobname === name);
+  return { mibs: jobs.reduce((a, j) => a + j.write.bw_bytes, 0) / 1048576, bytes: jobs.reduce((a, j) => a + j.write.io_bytes, 0) };
 }
 
-/** How fio's directory is served: directly; rill capture --mount (stream to a file or /dev/null), exact or --writeback; the layer without Node; FUSE without write records. */
-const MODES = ['direct', 'file', 'null', 'wb-file', 'wb-null', 'layer', 'bare'] as const;
+/**
+ * How fio's directory is served: directly; directly while as many bytes are written again beside it
+ * ('copy': the ceiling for a stream file on the same disk); rill capture --mount (stream to a file or
+ * /dev/null), exact or --writeback; the layer without Node (and so without the payload ring: all its
+ * records through the pipe); FUSE without write records.
+ */
+const MODES = ['direct', 'copy', 'file', 'null', 'wb-file', 'wb-null', 'layer', 'bare'] as const;
 type Mode = (typeof MODES)[number];
 
 /**
@@ -116,7 +138,7 @@ type Mode = (typeof MODES)[number];
 interface Row { test: string; mibs: Record<Mode, number>; cold: Record<Mode, number>; all: Record<Mode, number[]>; allCold: Record<Mode, number[]>; streamRatio: number; wbStreamRatio: number }
 
 async function serve(mode: Mode, root: string, out: string): Promise<Capture | undefined> {
-  if (mode === 'direct') return undefined;
+  if (mode === 'direct' || mode === 'copy') return undefined;
   if (mode === 'layer' || mode === 'bare') return startLayer(root, mode === 'bare');
   return startCapture(root, mode.endsWith('null') ? '/dev/null' : out, undefined, mode.startsWith('wb') ? ['--writeback'] : []);
 }
@@ -133,15 +155,18 @@ async function overhead(name: string, rw: string, bs: string, size: string): Pro
       mkdirSync(root, { recursive: true });
       await quiesce();
       const out = join(base, 'stream.rill');
+      const copyDir = join(base, 'copy');
+      rmSync(copyDir, { recursive: true, force: true });
+      if (mode === 'copy') mkdirSync(copyDir);
       const cap = await serve(mode, root, out);
       let r = { mibs: 0, bytes: 0 };
       let written = 0;
       for (let pass = 0; pass < 3; pass++) {
         if (pass > 0) {
-          for (const f of readdirSync(root)) rmSync(join(root, f));
+          for (const d of mode === 'copy' ? [root, copyDir] : [root]) for (const f of readdirSync(d)) rmSync(join(d, f));
           await quiesce();
         }
-        r = fio(root, name, rw, bs, size);
+        r = fio(root, name, rw, bs, size, mode === 'copy' ? copyDir : undefined);
         written += r.bytes;
         if (pass === 0) colds[mode].push(r.mibs);
       }
@@ -207,10 +232,10 @@ async function main(): Promise<void> {
   const rows = [await overhead('seq 1 MiB', 'write', '1m', quick ? '256m' : '512m'), await overhead('random 4 KiB', 'randwrite', '4k', quick ? '64m' : '128m')];
   const pct = (r: Row, m: Mode) => `${r.mibs[m].toFixed(0)} (${((r.mibs[m] / r.mibs.direct) * 100).toFixed(0)}%)`;
   console.log('MiB/s (% of direct); fio 2 jobs, psync, end_fsync');
-  console.log('| fio | direct | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null | layer alone, records to dd | FUSE, no write records | stream / written | --writeback: stream / written |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| fio | direct | direct + as many bytes again beside it | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null | layer alone, records to dd | FUSE, no write records | stream / written | --writeback: stream / written |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.test} | ${r.mibs.direct.toFixed(0)} | ${pct(r, 'file')} | ${pct(r, 'null')} | ${pct(r, 'wb-file')} | ${pct(r, 'wb-null')} | ${pct(r, 'layer')} | ${pct(r, 'bare')} | ${r.streamRatio.toFixed(3)} | ${r.wbStreamRatio.toFixed(3)} |`);
+    console.log(`| ${r.test} | ${r.mibs.direct.toFixed(0)} | ${pct(r, 'copy')} | ${pct(r, 'file')} | ${pct(r, 'null')} | ${pct(r, 'wb-file')} | ${pct(r, 'wb-null')} | ${pct(r, 'layer')} | ${pct(r, 'bare')} | ${r.streamRatio.toFixed(3)} | ${r.wbStreamRatio.toFixed(3)} |`);
   }
   console.log('\njust started (the first fio on a fresh capture), MiB/s (% of direct\'s first)');
   console.log('| fio | direct | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null |');
