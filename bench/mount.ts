@@ -122,10 +122,11 @@ function fio(dir: string, name: string, rw: string, bs: string, size: string, co
 /**
  * How fio's directory is served: directly; directly while as many bytes are written again beside it
  * ('copy': the ceiling for a stream file on the same disk); rill capture --mount (stream to a file or
- * /dev/null), exact or --writeback; the layer without Node (and so without the payload ring: all its
- * records through the pipe); FUSE without write records.
+ * /dev/null), exact or --writeback; exact with --journal on the same disk (an fsync returns once the
+ * journal holds it durably: fio's end_fsync waits for the journal too); the layer without Node (and
+ * so without the payload ring: all its records through the pipe); FUSE without write records.
  */
-const MODES = ['direct', 'copy', 'file', 'null', 'wb-file', 'wb-null', 'layer', 'bare'] as const;
+const MODES = ['direct', 'copy', 'file', 'null', 'wb-file', 'wb-null', 'journal', 'layer', 'bare'] as const;
 type Mode = (typeof MODES)[number];
 
 /**
@@ -140,6 +141,7 @@ interface Row { test: string; mibs: Record<Mode, number>; cold: Record<Mode, num
 async function serve(mode: Mode, root: string, out: string): Promise<Capture | undefined> {
   if (mode === 'direct' || mode === 'copy') return undefined;
   if (mode === 'layer' || mode === 'bare') return startLayer(root, mode === 'bare');
+  if (mode === 'journal') return startCapture(root, '/dev/null', undefined, ['--journal', join(base, 'journal')]);
   return startCapture(root, mode.endsWith('null') ? '/dev/null' : out, undefined, mode.startsWith('wb') ? ['--writeback'] : []);
 }
 
@@ -157,6 +159,7 @@ async function overhead(name: string, rw: string, bs: string, size: string): Pro
       const out = join(base, 'stream.rill');
       const copyDir = join(base, 'copy');
       rmSync(copyDir, { recursive: true, force: true });
+      rmSync(join(base, 'journal'), { recursive: true, force: true });
       if (mode === 'copy') mkdirSync(copyDir);
       const cap = await serve(mode, root, out);
       let r = { mibs: 0, bytes: 0 };
@@ -232,10 +235,10 @@ async function main(): Promise<void> {
   const rows = [await overhead('seq 1 MiB', 'write', '1m', quick ? '256m' : '512m'), await overhead('random 4 KiB', 'randwrite', '4k', quick ? '64m' : '128m')];
   const pct = (r: Row, m: Mode) => `${r.mibs[m].toFixed(0)} (${((r.mibs[m] / r.mibs.direct) * 100).toFixed(0)}%)`;
   console.log('MiB/s (% of direct); fio 2 jobs, psync, end_fsync');
-  console.log('| fio | direct | direct + as many bytes again beside it | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null | layer alone, records to dd | FUSE, no write records | stream / written | --writeback: stream / written |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| fio | direct | direct + as many bytes again beside it | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null | exact, --journal | layer alone, records to dd | FUSE, no write records | stream / written | --writeback: stream / written |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.test} | ${r.mibs.direct.toFixed(0)} | ${pct(r, 'copy')} | ${pct(r, 'file')} | ${pct(r, 'null')} | ${pct(r, 'wb-file')} | ${pct(r, 'wb-null')} | ${pct(r, 'layer')} | ${pct(r, 'bare')} | ${r.streamRatio.toFixed(3)} | ${r.wbStreamRatio.toFixed(3)} |`);
+    console.log(`| ${r.test} | ${r.mibs.direct.toFixed(0)} | ${pct(r, 'copy')} | ${pct(r, 'file')} | ${pct(r, 'null')} | ${pct(r, 'wb-file')} | ${pct(r, 'wb-null')} | ${pct(r, 'journal')} | ${pct(r, 'layer')} | ${pct(r, 'bare')} | ${r.streamRatio.toFixed(3)} | ${r.wbStreamRatio.toFixed(3)} |`);
   }
   console.log('\njust started (the first fio on a fresh capture), MiB/s (% of direct\'s first)');
   console.log('| fio | direct | mounted, stream to a file | to /dev/null | --writeback, to a file | --writeback, to /dev/null |');
