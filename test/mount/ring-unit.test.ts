@@ -205,35 +205,29 @@ test('arenaPiecesWritten frees a ring payload the capture cut into events smalle
   });
 });
 
-/** A WRITE record as the layer writes it when the data is in the ring: fixed part and path, no payload. */
-function ringWrite(path: string, offset: bigint, len: number, pos: number, extra = Buffer.alloc(0)): Buffer {
+/** A WRITE record as the layer writes it: fixed part, path, then tail (inline data, or nothing when flags has F_RING and b/c say where in the ring). */
+function writeRecord(path: string, offset: bigint, flags: number, b: bigint, c: bigint, tail: Buffer): Buffer {
   const name = Buffer.from(path);
   const fixed = Buffer.alloc(FIXED);
-  fixed.writeUInt32LE(FIXED + 4 + name.length + extra.length, 0);
+  fixed.writeUInt32LE(FIXED + 4 + name.length + tail.length, 0);
   fixed[4] = REC.write;
   fixed[5] = 1;
-  fixed.writeUInt16LE(F_RING, 6);
-  fixed.writeBigUInt64LE(1_700_000_000_000_000_000n, 8);
+  fixed.writeUInt16LE(flags, 6);
+  if (flags & F_RING) fixed.writeBigUInt64LE(1_700_000_000_000_000_000n, 8);
   fixed.writeBigUInt64LE(offset, 16);
-  fixed.writeBigUInt64LE(BigInt(len), 24);
-  fixed.writeBigUInt64LE(BigInt(pos), 32);
+  fixed.writeBigUInt64LE(b, 24);
+  fixed.writeBigUInt64LE(c, 32);
   const n = Buffer.alloc(4);
   n.writeUInt32LE(name.length);
-  return Buffer.concat([fixed, n, name, extra]);
+  return Buffer.concat([fixed, n, name, tail]);
 }
 
+/** A WRITE record whose data is in the ring (len bytes at position pos); extra: bytes after the path that are not its data. */
+const ringWrite = (path: string, offset: bigint, len: number, pos: number, extra = Buffer.alloc(0)): Buffer =>
+  writeRecord(path, offset, F_RING, BigInt(len), BigInt(pos), extra);
+
 /** An inline WRITE record (data after the path). */
-function inlineWrite(path: string, offset: bigint, data: Buffer): Buffer {
-  const name = Buffer.from(path);
-  const fixed = Buffer.alloc(FIXED);
-  fixed.writeUInt32LE(FIXED + 4 + name.length + data.length, 0);
-  fixed[4] = REC.write;
-  fixed[5] = 1;
-  fixed.writeBigUInt64LE(offset, 16);
-  const n = Buffer.alloc(4);
-  n.writeUInt32LE(name.length);
-  return Buffer.concat([fixed, n, name, data]);
-}
+const inlineWrite = (path: string, offset: bigint, data: Buffer): Buffer => writeRecord(path, offset, 0, 0n, 0n, data);
 
 test('a WRITE record with F_RING has the ring bytes at its position as its data (RecordDecoder, cut anywhere)', () => {
   withRing((ring) => {

@@ -128,135 +128,125 @@ function endAll(run: Running | undefined, pid: number | undefined, children: Chi
   if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-test('a 256 KiB ring: concurrent writers of 4 KiB..1 MiB replicate exactly through capture | replay; the layer maps the ring and it went round', async (t) => {
-  if (!requireFuse(t)) return;
-  const { root, rep, cleanup } = mountDirs('rill-mount-ring-');
+interface OnMount { dir: string; root: string; rep: string; run: Running; pid: number; children: ChildProcess[] }
+
+/** A fresh ROOT, a capture start()ed over it, then body; whatever happens, everything started is ended and the directory removed. */
+async function onMount(start: (d: { dir: string; root: string; rep: string }) => Promise<Running>, body: (m: OnMount) => Promise<void>): Promise<void> {
+  const { dir, root, rep, cleanup } = mountDirs('rill-mount-ring-');
   const children: ChildProcess[] = [];
   let run: Running | undefined;
   let pid: number | undefined;
   try {
-    run = await startCapture(root, rep, [], SMALL_RING);
+    run = await start({ dir, root, rep });
     pid = layerPid(run);
-    const before = ringInLayer(pid);
-    assert.ok(before !== undefined, 'the layer maps memfd:rill-ring');
-    assert.equal(before.bytes, 4096 + RING, 'header and RILL_RING_BYTES of data');
-    await writeMix(root, 4, 6, children);
-    // the output wrote everything: consumed is past all of it, many times the ring's size
-    let after = ringInLayer(pid)!;
-    for (let i = 0; i < 100 && after.consumed < BigInt(8 * RING); i++) {
-      await sleep(50);
-      after = ringInLayer(pid)!;
-    }
-    t.diagnostic(`ring consumed: ${after.consumed} bytes (${Number(after.consumed) / RING} times round)`);
-    assert.ok(after.consumed >= BigInt(8 * RING), `the ring went round at least 8 times (consumed ${after.consumed})`);
-    await stopAndVerify(run, root, rep);
+    await body({ dir, root, rep, run, pid, children });
   } finally {
     endAll(run, pid, children);
     cleanup();
   }
+}
+
+test('a 256 KiB ring: concurrent writers of 4 KiB..1 MiB replicate exactly through capture | replay; the layer maps the ring and it went round', async (t) => {
+  if (!requireFuse(t)) return;
+  await onMount(
+    ({ root, rep }) => startCapture(root, rep, [], SMALL_RING),
+    async ({ root, rep, run, pid, children }) => {
+      const before = ringInLayer(pid);
+      assert.ok(before !== undefined, 'the layer maps memfd:rill-ring');
+      assert.equal(before.bytes, 4096 + RING, 'header and RILL_RING_BYTES of data');
+      await writeMix(root, 4, 6, children);
+      // the output wrote everything: consumed is past all of it, many times the ring's size
+      let after = ringInLayer(pid)!;
+      for (let i = 0; i < 100 && after.consumed < BigInt(8 * RING); i++) {
+        await sleep(50);
+        after = ringInLayer(pid)!;
+      }
+      t.diagnostic(`ring consumed: ${after.consumed} bytes (${Number(after.consumed) / RING} times round)`);
+      assert.ok(after.consumed >= BigInt(8 * RING), `the ring went round at least 8 times (consumed ${after.consumed})`);
+      await stopAndVerify(run, root, rep);
+    },
+  );
 });
 
 test('a 256 KiB ring with --journal: the journal replays to an identical tree and holds the ring-sized writes', async (t) => {
   if (!requireFuse(t)) return;
-  const { dir, root, rep, cleanup } = mountDirs('rill-mount-ring-');
-  const journal = join(dir, 'journal');
-  const children: ChildProcess[] = [];
-  let run: Running | undefined;
-  let pid: number | undefined;
-  try {
-    run = await startCapture(root, undefined, ['--journal', journal], SMALL_RING);
-    pid = layerPid(run);
-    assert.ok(ringInLayer(pid) !== undefined, 'the layer maps memfd:rill-ring');
-    await writeMix(root, 4, 5, children);
-    const r = await run.stop();
-    assert.equal(r.capture, 143, r.stderr);
-    const segments = readdirSync(journal).filter((n) => n.endsWith('.rill')).sort().map((n) => join(journal, n));
-    assert.ok(segments.length > 0);
-    const lengths = writeLengths(journal);
-    const inRing = lengths.filter((n) => n >= 32 * K && n <= RING / 2).length;
-    assert.ok(inRing >= 50, `writes of 32..128 KiB (through the ring): ${inRing}`);
-    assert.ok(lengths.includes(4096) && lengths.includes(256 * K), 'and inline ones: 4 KiB, and 1 MiB cut into 256 KiB events');
-    must(RILL, ['replay', rep, ...segments]);
-    const v = verify(root, rep);
-    assert.equal(v.code, 0, v.out);
-  } finally {
-    endAll(run, pid, children);
-    cleanup();
-  }
+  await onMount(
+    ({ dir, root }) => startCapture(root, undefined, ['--journal', join(dir, 'journal')], SMALL_RING),
+    async ({ dir, root, rep, run, pid, children }) => {
+      const journal = join(dir, 'journal');
+      assert.ok(ringInLayer(pid) !== undefined, 'the layer maps memfd:rill-ring');
+      await writeMix(root, 4, 5, children);
+      const r = await run.stop();
+      assert.equal(r.capture, 143, r.stderr);
+      const segments = readdirSync(journal).filter((n) => n.endsWith('.rill')).sort().map((n) => join(journal, n));
+      assert.ok(segments.length > 0);
+      const lengths = writeLengths(journal);
+      const inRing = lengths.filter((n) => n >= 32 * K && n <= RING / 2).length;
+      assert.ok(inRing >= 50, `writes of 32..128 KiB (through the ring): ${inRing}`);
+      assert.ok(lengths.includes(4096) && lengths.includes(256 * K), 'and inline ones: 4 KiB, and 1 MiB cut into 256 KiB events');
+      must(RILL, ['replay', rep, ...segments]);
+      const v = verify(root, rep);
+      assert.equal(v.code, 0, v.out);
+    },
+  );
 });
 
 test('a 256 KiB ring into a stream file, and RILL_RING_BYTES=0 (no ring, all inline): both replay to an identical tree', async (t) => {
   if (!requireFuse(t)) return;
   for (const ring of [String(RING), '0']) {
-    const { dir, root, rep, cleanup } = mountDirs('rill-mount-ring-');
-    const file = join(dir, 'out.rill');
-    const children: ChildProcess[] = [];
-    let run: Running | undefined;
-    let pid: number | undefined;
-    try {
-      run = await startCapture(root, file, [], { RILL_RING_BYTES: ring });
-      pid = layerPid(run);
-      assert.equal(ringInLayer(pid) !== undefined, ring !== '0', `RILL_RING_BYTES=${ring}: the layer maps a ring or none`);
-      await writeMix(root, 3, 4, children);
-      const r = await run.stop();
-      assert.equal(r.capture, 143, r.stderr);
-      const lengths = writeLengths(file);
-      assert.ok(lengths.filter((n) => n >= 32 * K && n <= RING / 2).length >= 30, `RILL_RING_BYTES=${ring}: writes of 32..128 KiB`);
-      must(RILL, ['replay', rep, file]);
-      const v = verify(root, rep);
-      assert.equal(v.code, 0, `RILL_RING_BYTES=${ring}: ${v.out}`);
-    } finally {
-      endAll(run, pid, children);
-      cleanup();
-    }
+    await onMount(
+      ({ dir, root }) => startCapture(root, join(dir, 'out.rill'), [], { RILL_RING_BYTES: ring }),
+      async ({ dir, root, rep, run, pid, children }) => {
+        const file = join(dir, 'out.rill');
+        assert.equal(ringInLayer(pid) !== undefined, ring !== '0', `RILL_RING_BYTES=${ring}: the layer maps a ring or none`);
+        await writeMix(root, 3, 4, children);
+        const r = await run.stop();
+        assert.equal(r.capture, 143, r.stderr);
+        const lengths = writeLengths(file);
+        assert.ok(lengths.filter((n) => n >= 32 * K && n <= RING / 2).length >= 30, `RILL_RING_BYTES=${ring}: writes of 32..128 KiB`);
+        must(RILL, ['replay', rep, file]);
+        const v = verify(root, rep);
+        assert.equal(v.code, 0, `RILL_RING_BYTES=${ring}: ${v.out}`);
+      },
+    );
   }
 });
 
 test('a 256 KiB ring with --chunk-size 16K (each ring payload cut into small events) and with --writeback: replicas identical, no writer left waiting', async (t) => {
   if (!requireFuse(t)) return;
   for (const args of [['--chunk-size', '16K'], ['--writeback']]) {
-    const { root, rep, cleanup } = mountDirs('rill-mount-ring-');
-    const children: ChildProcess[] = [];
-    let run: Running | undefined;
-    let pid: number | undefined;
     try {
-      run = await startCapture(root, rep, args, SMALL_RING);
-      pid = layerPid(run);
-      await writeMix(root, 3, 4, children, 20_000);
-      await stopAndVerify(run, root, rep);
+      await onMount(
+        ({ root, rep }) => startCapture(root, rep, args, SMALL_RING),
+        async ({ root, rep, run, children }) => {
+          await writeMix(root, 3, 4, children, 20_000);
+          await stopAndVerify(run, root, rep);
+        },
+      );
     } catch (err) {
       throw new Error(`${args.join(' ')}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      endAll(run, pid, children);
-      cleanup();
     }
   }
 });
 
 test('writes to an --exclude\'d path go through the ring too: their room is freed, the writer is not left waiting', async (t) => {
   if (!requireFuse(t)) return;
-  const { root, rep, cleanup } = mountDirs('rill-mount-ring-');
-  const children: ChildProcess[] = [];
-  let run: Running | undefined;
-  let pid: number | undefined;
-  try {
-    run = await startCapture(root, rep, ['--exclude', 'skip'], SMALL_RING);
-    pid = layerPid(run);
-    // 1 MiB in 64 KiB writes, none of them recorded: four times the ring
-    const w = blockWriter(join(root, 'skip'), 16, children);
-    const code = await exitWithin(w.p, 10_000);
-    assert.equal(code, 0, `the writer of the excluded file finished (${code}; ${w.count()} of 16 writes done): its ring room must be freed though no event carries it`);
-    const kept = blockWriter(join(root, 'keep'), 16, children);
-    assert.equal(await exitWithin(kept.p, 10_000), 0);
-    const r = await run.stop();
-    assert.equal(r.capture, 143, r.stderr);
-    assert.equal(r.replay, 0, r.replayErr);
-    assert.ok(readFileSync(join(rep, 'keep')).equals(readFileSync(join(root, 'keep'))));
-    assert.equal(existsSync(join(rep, 'skip')), false);
-  } finally {
-    endAll(run, pid, children);
-    cleanup();
-  }
+  await onMount(
+    ({ root, rep }) => startCapture(root, rep, ['--exclude', 'skip'], SMALL_RING),
+    async ({ root, rep, run, children }) => {
+      // 1 MiB in 64 KiB writes, none of them recorded: four times the ring
+      const w = blockWriter(join(root, 'skip'), 16, children);
+      const code = await exitWithin(w.p, 10_000);
+      assert.equal(code, 0, `the writer of the excluded file finished (${code}; ${w.count()} of 16 writes done): its ring room must be freed though no event carries it`);
+      const kept = blockWriter(join(root, 'keep'), 16, children);
+      assert.equal(await exitWithin(kept.p, 10_000), 0);
+      const r = await run.stop();
+      assert.equal(r.capture, 143, r.stderr);
+      assert.equal(r.replay, 0, r.replayErr);
+      assert.ok(readFileSync(join(rep, 'keep')).equals(readFileSync(join(root, 'keep'))));
+      assert.equal(existsSync(join(rep, 'skip')), false);
+    },
+  );
 });
 
 /** Writes 64 KiB blocks to path, printing the count after each; 'error CODE' and exit when a write fails. */
@@ -298,71 +288,59 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 
 test('a stopped capture holds a 64 KiB writer back within the ring (SIGSTOP), and it goes on after SIGCONT; the replica verifies', async (t) => {
   if (!requireFuse(t)) return;
-  const { root, rep, cleanup } = mountDirs('rill-mount-ring-');
-  const children: ChildProcess[] = [];
-  let run: Running | undefined;
-  let pid: number | undefined;
-  try {
-    run = await startCapture(root, rep, [], SMALL_RING);
-    pid = layerPid(run);
-    const w = blockWriter(join(root, 'blocks'), 240, children);
-    await waitFor(() => w.count() >= 20, 20_000, 'the writer to get going');
-    run.capture.kill('SIGSTOP');
-    const at = w.count();
-    await sleep(700);
-    const c1 = w.count();
-    await sleep(1000);
-    const c2 = w.count();
-    t.diagnostic(`writes: ${at} at SIGSTOP, ${c1} after 0.7 s, ${c2} after 1.7 s`);
-    assert.equal(c2, c1, 'the writer is held while the capture is stopped');
-    assert.ok(c1 - at <= 8, `no more than the ring's room (4 blocks of 64 KiB, and those in flight) went on after the stop: ${c1 - at}`);
-    assert.equal(w.p.exitCode, null);
-    assert.equal(ringInLayer(pid)!.waiting, 1, 'the layer waits for room in the ring (its flag in the header)');
-    run.capture.kill('SIGCONT');
-    const code = await exitWithin(w.p, 30_000);
-    assert.equal(code, 0, `the writer finished after SIGCONT (${code}): ${w.out().slice(-200)}`);
-    assert.equal(w.count(), 240);
-    await stopAndVerify(run, root, rep);
-  } finally {
-    endAll(run, pid, children);
-    cleanup();
-  }
+  await onMount(
+    ({ root, rep }) => startCapture(root, rep, [], SMALL_RING),
+    async ({ root, rep, run, pid, children }) => {
+      const w = blockWriter(join(root, 'blocks'), 240, children);
+      await waitFor(() => w.count() >= 20, 20_000, 'the writer to get going');
+      run.capture.kill('SIGSTOP');
+      const at = w.count();
+      await sleep(700);
+      const c1 = w.count();
+      await sleep(1000);
+      const c2 = w.count();
+      t.diagnostic(`writes: ${at} at SIGSTOP, ${c1} after 0.7 s, ${c2} after 1.7 s`);
+      assert.equal(c2, c1, 'the writer is held while the capture is stopped');
+      assert.ok(c1 - at <= 8, `no more than the ring's room (4 blocks of 64 KiB, and those in flight) went on after the stop: ${c1 - at}`);
+      assert.equal(w.p.exitCode, null);
+      assert.equal(ringInLayer(pid)!.waiting, 1, 'the layer waits for room in the ring (its flag in the header)');
+      run.capture.kill('SIGCONT');
+      const code = await exitWithin(w.p, 30_000);
+      assert.equal(code, 0, `the writer finished after SIGCONT (${code}): ${w.out().slice(-200)}`);
+      assert.equal(w.count(), 240);
+      await stopAndVerify(run, root, rep);
+    },
+  );
 });
 
 test('kill -9 of the capture while a writer waits for room in the ring: the layer exits, the mount goes, the writer gets an error (no hang)', async (t) => {
   if (!requireFuse(t)) return;
-  const { root, rep, cleanup } = mountDirs('rill-mount-ring-');
-  const children: ChildProcess[] = [];
-  let run: Running | undefined;
-  let pid: number | undefined;
-  try {
-    run = await startCapture(root, rep, [], SMALL_RING);
-    pid = layerPid(run);
-    const w = blockWriter(join(root, 'blocks'), 1 << 20, children);
-    await waitFor(() => w.count() >= 20, 20_000, 'the writer to get going');
-    run.capture.kill('SIGSTOP');
-    // the ring fills: the writer waits for room (the layer's futex wait)
-    let last = -1;
-    await waitFor(() => {
-      const c = w.count();
-      const same = c === last;
-      last = c;
-      return same;
-    }, 10_000, 'the writer to stall');
-    await sleep(300);
-    assert.equal(w.count(), last, 'the writer is held');
-    run.capture.kill('SIGKILL');
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (alive(pid) || fuseMountsAt(root).length > 0 || w.p.exitCode === null)) await sleep(50);
-    const layerAlive = alive(pid);
-    const mounted = fuseMountsAt(root).length > 0;
-    const wchan = layerAlive ? readFileSync(`/proc/${pid}/wchan`, 'utf8') : '';
-    assert.ok(!layerAlive, `the layer (pid ${pid}) exited within 5 s of its capture's death (it is still there, waiting in ${wchan || '?'})`);
-    assert.ok(!mounted, 'the mount is gone');
-    assert.notEqual(w.p.exitCode, null, 'the writer is not left hanging');
-    assert.match(w.out(), /error (ENOTCONN|EIO|ECONNABORTED|ENODEV)\n$/, `the writer's next write failed: ${w.out().slice(-100)}`);
-  } finally {
-    endAll(run, pid, children);
-    cleanup();
-  }
+  await onMount(
+    ({ root, rep }) => startCapture(root, rep, [], SMALL_RING),
+    async ({ root, run, pid, children }) => {
+      const w = blockWriter(join(root, 'blocks'), 1 << 20, children);
+      await waitFor(() => w.count() >= 20, 20_000, 'the writer to get going');
+      run.capture.kill('SIGSTOP');
+      // the ring fills: the writer waits for room (the layer's futex wait)
+      let last = -1;
+      await waitFor(() => {
+        const c = w.count();
+        const same = c === last;
+        last = c;
+        return same;
+      }, 10_000, 'the writer to stall');
+      await sleep(300);
+      assert.equal(w.count(), last, 'the writer is held');
+      run.capture.kill('SIGKILL');
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && (alive(pid) || fuseMountsAt(root).length > 0 || w.p.exitCode === null)) await sleep(50);
+      const layerAlive = alive(pid);
+      const mounted = fuseMountsAt(root).length > 0;
+      const wchan = layerAlive ? readFileSync(`/proc/${pid}/wchan`, 'utf8') : '';
+      assert.ok(!layerAlive, `the layer (pid ${pid}) exited within 5 s of its capture's death (it is still there, waiting in ${wchan || '?'})`);
+      assert.ok(!mounted, 'the mount is gone');
+      assert.notEqual(w.p.exitCode, null, 'the writer is not left hanging');
+      assert.match(w.out(), /error (ENOTCONN|EIO|ECONNABORTED|ENODEV)\n$/, `the writer's next write failed: ${w.out().slice(-100)}`);
+    },
+  );
 });
