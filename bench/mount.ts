@@ -134,7 +134,7 @@ type Mode = (typeof MODES)[number];
  * just started: V8 still compiles its hot path, which on this 2-core VM takes CPU from the writers:
  * Node's CPU per GiB of sequential 1 MiB writes fell from ~0.5 s to ~0.2 s over the first 3 GiB),
  * the second unmeasured, the third measured as the figure (a capture that has been running: the
- * service's steady state). Files are removed and synced between them; direct gets the same sequence.
+ * service's steady state). Files are removed between them and the machine quiesced; direct gets the same sequence.
  */
 interface Row { test: string; mibs: Record<Mode, number>; cold: Record<Mode, number>; all: Record<Mode, number[]>; allCold: Record<Mode, number[]>; streamRatio: number; wbStreamRatio: number }
 

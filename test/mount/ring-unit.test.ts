@@ -213,7 +213,7 @@ function writeRecord(path: string, offset: bigint, flags: number, b: bigint, c: 
   fixed[4] = REC.write;
   fixed[5] = 1;
   fixed.writeUInt16LE(flags, 6);
-  if (flags & F_RING) fixed.writeBigUInt64LE(1_700_000_000_000_000_000n, 8);
+  fixed.writeBigUInt64LE(1_700_000_000_000_000_000n, 8);
   fixed.writeBigUInt64LE(offset, 16);
   fixed.writeBigUInt64LE(b, 24);
   fixed.writeBigUInt64LE(c, 32);

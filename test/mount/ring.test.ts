@@ -10,7 +10,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RILL } from '../helpers/cli.js';
-import { fuseMountsAt, mountDirs, must, requireFuse, startCapture, stopAndVerify, verify, type Running } from './harness.js';
+import { fuseMountsAt, mountDirs, must, requireFuse, startCapture, stopAndVerify, until, verify, type Running } from './harness.js';
 
 const K = 1024;
 const RING = 256 * K;
@@ -278,21 +278,13 @@ function blockWriter(path: string, max: number, children: ChildProcess[]): { p: 
   return { p, count: () => n, out: () => out };
 }
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 test('a stopped capture holds a 64 KiB writer back within the ring (SIGSTOP), and it goes on after SIGCONT; the replica verifies', async (t) => {
   if (!requireFuse(t)) return;
   await onMount(
     ({ root, rep }) => startCapture(root, rep, [], SMALL_RING),
     async ({ root, rep, run, pid, children }) => {
       const w = blockWriter(join(root, 'blocks'), 240, children);
-      await waitFor(() => w.count() >= 20, 20_000, 'the writer to get going');
+      await until(() => w.count() >= 20, 'the writer to get going', 20_000);
       run.capture.kill('SIGSTOP');
       const at = w.count();
       await sleep(700);
@@ -319,16 +311,16 @@ test('kill -9 of the capture while a writer waits for room in the ring: the laye
     ({ root, rep }) => startCapture(root, rep, [], SMALL_RING),
     async ({ root, run, pid, children }) => {
       const w = blockWriter(join(root, 'blocks'), 1 << 20, children);
-      await waitFor(() => w.count() >= 20, 20_000, 'the writer to get going');
+      await until(() => w.count() >= 20, 'the writer to get going', 20_000);
       run.capture.kill('SIGSTOP');
       // the ring fills: the writer waits for room (the layer's futex wait)
       let last = -1;
-      await waitFor(() => {
+      await until(() => {
         const c = w.count();
         const same = c === last;
         last = c;
         return same;
-      }, 10_000, 'the writer to stall');
+      }, 'the writer to stall', 10_000);
       await sleep(300);
       assert.equal(w.count(), last, 'the writer is held');
       run.capture.kill('SIGKILL');
